@@ -1,0 +1,133 @@
+import { createSocket, type Socket } from 'node:dgram';
+
+import { resolveHost, type DaemonEndpoint } from '../daemon-config.js';
+import { diag } from '../diag.js';
+import type { EmitterStats, SegmentEmitter } from './segment-emitter.js';
+
+/** The daemon protocol's header line (with its newline), sent before every document. */
+export const DAEMON_HEADER = '{"format":"json","version":1}\n';
+const HEADER_BYTES = Buffer.from(DAEMON_HEADER);
+
+/** Largest UDP payload over IPv4, and below the daemon's 64 KB read buffer. */
+export const MAX_DATAGRAM_BYTES = 65_507;
+/** Largest document that fits one datagram after the header line. */
+export const MAX_DOCUMENT_BYTES = MAX_DATAGRAM_BYTES - HEADER_BYTES.length;
+
+/** Documents held while a daemon host name is being resolved. @internal */
+const MAX_QUEUED = 1000;
+
+/**
+ * Sends each document as one UDP datagram (`{"format":"json","version":1}\n` + document) to the
+ * daemon. One socket, created on first use and `unref()`ed, so it never keeps the process alive. Send
+ * failures are counted and logged once; nothing is thrown to the caller.
+ */
+export class UdpEmitter implements SegmentEmitter {
+  private socket: Socket | undefined;
+  private address: string | undefined;
+  private family: 4 | 6 = 4;
+  private resolving: Promise<void> | undefined;
+  private queue: string[] = [];
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private closed = false;
+  private readonly counters: EmitterStats = { sent: 0, failed: 0, dropped: 0 };
+
+  constructor(private readonly endpoint: DaemonEndpoint) {
+    this.onSent = this.onSent.bind(this);
+  }
+
+  /** Counters since creation. */
+  stats(): EmitterStats {
+    return { ...this.counters };
+  }
+
+  /** The endpoint documents go to. */
+  get target(): DaemonEndpoint {
+    return this.endpoint;
+  }
+
+  /** Resolves the daemon host now (start-up), so that a bad host name shows at once. */
+  async resolve(): Promise<void> {
+    if (this.address !== undefined) return;
+    this.resolving ??= resolveHost(this.endpoint.host).then(
+      (r) => {
+        this.address = r.address;
+        this.family = r.family;
+        const queued = this.queue;
+        this.queue = [];
+        for (const doc of queued) this.send(doc);
+      },
+      (e: Error) => {
+        this.resolving = undefined;
+        this.counters.dropped += this.queue.length;
+        this.queue = [];
+        diag.error('daemon_unresolvable', `${e.message}; documents are dropped until it resolves.`);
+        throw e;
+      },
+    );
+    return this.resolving;
+  }
+
+  send(document: string): void {
+    if (this.closed) {
+      this.counters.dropped++;
+      return;
+    }
+    if (this.address === undefined) {
+      if (this.queue.length < MAX_QUEUED) this.queue.push(document);
+      else this.counters.dropped++;
+      this.resolve().catch(() => {});
+      return;
+    }
+    try {
+      const socket = (this.socket ??= this.createSocket());
+      this.inFlight++;
+      socket.send([HEADER_BYTES, document], this.endpoint.port, this.address, this.onSent);
+    } catch (e) {
+      this.inFlight = Math.max(0, this.inFlight - 1);
+      this.fail(e as Error);
+    }
+  }
+
+  private createSocket(): Socket {
+    const socket = createSocket(this.family === 6 ? 'udp6' : 'udp4');
+    socket.unref();
+    socket.on('error', (e) => this.fail(e));
+    return socket;
+  }
+
+  private onSent(error: Error | null): void {
+    this.inFlight--;
+    if (error) this.fail(error);
+    else this.counters.sent++;
+    if (this.inFlight === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private fail(error: Error): void {
+    this.counters.failed++;
+    diag.error(
+      'emit_failed',
+      `Failed to send a document to the X-Ray daemon at ${this.endpoint.host}:${this.endpoint.port}: ${error.message}. ` +
+        'Further failures are counted, not logged (see recorder.stats()).',
+    );
+  }
+
+  async flush(): Promise<void> {
+    if (this.resolving && this.address === undefined) await this.resolving.catch(() => {});
+    if (this.inFlight === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.closed) return;
+    await this.flush();
+    this.closed = true;
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) await new Promise<void>((resolve) => socket.close(() => resolve()));
+  }
+}

@@ -1,0 +1,80 @@
+import { randomFillSync } from 'node:crypto';
+
+/** Two lowercase hex characters for every byte value. @internal */
+const HEX: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * Random bytes are drawn from the operating system's CSPRNG in blocks and handed out in slices,
+ * so an id costs a few table look-ups instead of a system call.
+ * @internal
+ */
+const POOL_SIZE = 4096;
+const pool = Buffer.allocUnsafe(POOL_SIZE);
+let poolOffset = POOL_SIZE;
+
+function randomHex(bytes: number): string {
+  if (poolOffset + bytes > POOL_SIZE) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  let out = '';
+  const end = poolOffset + bytes;
+  for (let i = poolOffset; i < end; i++) out += HEX[pool[i]];
+  poolOffset = end;
+  return out;
+}
+
+/** The id of an unsampled entity when no-op ids are in use (the Python SDK's `AWS_XRAY_NOOP_ID`). */
+export const NOOP_ENTITY_ID = '0000000000000000';
+/** The no-op trace id of the Python SDK. */
+export const NOOP_TRACE_ID = '1-00000000-000000000000000000000000';
+
+/** A new segment or subsegment id: 16 lowercase hex digits from 64 random bits. */
+export function newEntityId(): string {
+  return randomHex(8);
+}
+
+let cachedEpoch = -1;
+let cachedEpochHex = '';
+
+/** A new trace id `1-<8 hex digits of epoch seconds>-<24 hex digits from 96 random bits>`. */
+export function newTraceId(nowMs: number = Date.now()): string {
+  const epoch = Math.floor(nowMs / 1000);
+  if (epoch !== cachedEpoch) {
+    cachedEpoch = epoch;
+    cachedEpochHex = epoch.toString(16).padStart(8, '0');
+  }
+  return `1-${cachedEpochHex}-${randomHex(12)}`;
+}
+
+const TRACE_ID_RE = /^1-([0-9a-fA-F]{8})-([0-9a-fA-F]{24})$/;
+const ENTITY_ID_RE = /^[0-9a-fA-F]{16}$/;
+
+/** The parts of a trace id. */
+export interface ParsedTraceId {
+  /** The format version, always `1`. */
+  readonly version: 1;
+  /** 8 hex digits: the trace's start in epoch seconds. */
+  readonly epochHex: string;
+  /** 24 hex digits of random data. */
+  readonly randomHex: string;
+}
+
+/**
+ * Parses a trace id. Returns `undefined` for anything that is not `1-<8 hex>-<24 hex>`; it never throws.
+ */
+export function parseTraceId(text: unknown): ParsedTraceId | undefined {
+  if (typeof text !== 'string') return undefined;
+  const m = TRACE_ID_RE.exec(text);
+  return m ? { version: 1, epochHex: m[1], randomHex: m[2] } : undefined;
+}
+
+/** Whether `text` is a well-formed trace id (`1-<8 hex>-<24 hex>`). */
+export function isValidTraceId(text: unknown): text is string {
+  return typeof text === 'string' && text.length === 35 && TRACE_ID_RE.test(text);
+}
+
+/** Whether `text` is a well-formed segment or subsegment id (16 hex digits). */
+export function isValidEntityId(text: unknown): text is string {
+  return typeof text === 'string' && text.length === 16 && ENTITY_ID_RE.test(text);
+}
