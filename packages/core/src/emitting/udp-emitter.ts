@@ -1,4 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
 
 import { resolveHost, type DaemonEndpoint } from '../daemon-config.js';
 import { diag } from '../diag.js';
@@ -13,8 +14,16 @@ export const MAX_DATAGRAM_BYTES = 65_507;
 /** Largest document that fits one datagram after the header line. */
 export const MAX_DOCUMENT_BYTES = MAX_DATAGRAM_BYTES - HEADER_BYTES.length;
 
-/** Documents held while a daemon host name is being resolved. @internal */
-const MAX_QUEUED = 1000;
+/** Documents held while the daemon host name is being resolved or a burst is paced. @internal */
+const MAX_QUEUED = 10_000;
+/**
+ * Bytes sent within one millisecond before the rest waits for the next turn of the event loop: a burst
+ * (a large segment streamed in one go) then reaches the daemon in slices its receive buffer can take.
+ * @internal
+ */
+const BURST_BYTES = 64 * 1024;
+/** Datagrams sent within one millisecond before the rest waits (the kernel charges each one). @internal */
+const BURST_DATAGRAMS = 32;
 
 /**
  * Sends each document as one UDP datagram (`{"format":"json","version":1}\n` + document) to the
@@ -27,6 +36,10 @@ export class UdpEmitter implements SegmentEmitter {
   private family: 4 | 6 = 4;
   private resolving: Promise<void> | undefined;
   private queue: string[] = [];
+  private burstBytes = 0;
+  private burstCount = 0;
+  private windowStart = 0;
+  private drainScheduled = false;
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
@@ -53,9 +66,7 @@ export class UdpEmitter implements SegmentEmitter {
       (r) => {
         this.address = r.address;
         this.family = r.family;
-        const queued = this.queue;
-        this.queue = [];
-        for (const doc of queued) this.send(doc);
+        if (this.queue.length > 0) this.scheduleDrain();
       },
       (e: Error) => {
         this.resolving = undefined;
@@ -74,11 +85,51 @@ export class UdpEmitter implements SegmentEmitter {
       return;
     }
     if (this.address === undefined) {
-      if (this.queue.length < MAX_QUEUED) this.queue.push(document);
-      else this.counters.dropped++;
+      this.enqueue(document);
       this.resolve().catch(() => {});
       return;
     }
+    if (this.queue.length > 0) {
+      this.enqueue(document);
+      return;
+    }
+    const now = performance.now();
+    if (now - this.windowStart >= 1) {
+      this.windowStart = now;
+      this.burstBytes = this.burstCount = 0;
+    }
+    if (this.burstBytes >= BURST_BYTES || this.burstCount >= BURST_DATAGRAMS) this.enqueue(document);
+    else this.transmit(document);
+  }
+
+  private enqueue(document: string): void {
+    if (this.queue.length >= MAX_QUEUED) {
+      this.counters.dropped++;
+      diag.error('emit_queue_full', `More than ${MAX_QUEUED} documents are waiting to be sent; further documents are dropped and counted (recorder.stats()).`);
+      return;
+    }
+    this.queue.push(document);
+    if (this.address !== undefined) this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.windowStart = performance.now();
+      this.burstBytes = this.burstCount = 0;
+      const queue = this.queue;
+      let i = 0;
+      while (i < queue.length && this.burstBytes < BURST_BYTES && this.burstCount < BURST_DATAGRAMS) this.transmit(queue[i++]);
+      this.queue = queue.slice(i);
+      if (this.queue.length > 0) this.scheduleDrain();
+    });
+  }
+
+  private transmit(document: string): void {
+    this.burstBytes += document.length;
+    this.burstCount++;
     try {
       const socket = (this.socket ??= this.createSocket());
       this.inFlight++;
@@ -118,6 +169,9 @@ export class UdpEmitter implements SegmentEmitter {
 
   async flush(): Promise<void> {
     if (this.resolving && this.address === undefined) await this.resolving.catch(() => {});
+    while (this.queue.length > 0 && this.address !== undefined && !this.closed) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
     if (this.inFlight === 0) return;
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }

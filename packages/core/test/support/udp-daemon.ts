@@ -27,10 +27,16 @@ export class TestDaemon {
     readonly host: string,
   ) {}
 
-  static async start(type: 'udp4' | 'udp6' = 'udp4'): Promise<TestDaemon> {
+  static async start(type: 'udp4' | 'udp6' = 'udp4', receiveBuffer = 0): Promise<TestDaemon> {
     const socket = createSocket(type);
     const host = type === 'udp4' ? '127.0.0.1' : '::1';
     await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+    // The system's default receive buffer unless a test asks for another size.
+    try {
+      if (receiveBuffer > 0) socket.setRecvBufferSize(receiveBuffer);
+    } catch {
+      // keep the system default
+    }
     const daemon = new TestDaemon(socket, socket.address().port, host);
     socket.on('message', (msg) => daemon.onMessage(msg));
     return daemon;

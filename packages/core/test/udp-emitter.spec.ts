@@ -1,0 +1,248 @@
+import { createSocket } from 'node:dgram';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { diag } from '../src/diag.js';
+import { DAEMON_HEADER, MAX_DATAGRAM_BYTES } from '../src/emitting/udp-emitter.js';
+import { Recorder } from '../src/recorder.js';
+import { TestDaemon } from './support/udp-daemon.js';
+
+type Doc = Record<string, unknown> & { id: string; name: string; subsegments?: Doc[]; parent_id?: string; trace_id: string; type?: string };
+
+/** Every subsegment id found in a set of documents, nested or standalone. */
+function collectIds(docs: Doc[]): Map<string, { parent: string; doc: Doc }> {
+  const out = new Map<string, { parent: string; doc: Doc }>();
+  const walk = (d: Doc, parent: string) => {
+    for (const s of d.subsegments ?? []) {
+      out.set(s.id, { parent: d.id, doc: s });
+      walk(s, s.id);
+    }
+  };
+  for (const d of docs) {
+    if (d.type === 'subsegment') out.set(d.id, { parent: d.parent_id!, doc: d });
+    walk(d, d.id);
+  }
+  return out;
+}
+
+describe('UDP emitter over a real socket', () => {
+  let daemon: TestDaemon;
+  let recorder: Recorder;
+
+  beforeAll(async () => {
+    daemon = await TestDaemon.start();
+  });
+  afterEach(async () => {
+    await recorder?.shutdown();
+    daemon.clear();
+    diag.reset();
+  });
+  afterAll(() => daemon.close());
+
+  async function start(options: Record<string, unknown> = {}): Promise<Recorder> {
+    recorder = new Recorder().configure({
+      AWS_XRAY_TRACING_NAME: 'udp-test',
+      AWS_XRAY_DAEMON_ADDRESS: daemon.address,
+      SAMPLING: false,
+      LOGGER: false,
+      ...options,
+    });
+    await recorder.ready();
+    return recorder;
+  }
+
+  it('should send one datagram per document: the header line, a newline, the document', async () => {
+    await start();
+    const trace = await recorder.captureSegment('orders', async (seg) => {
+      await recorder.capture('work', async () => {});
+      return seg!.trace_id;
+    });
+    await daemon.waitFor(1);
+    const [msg] = daemon.received;
+    expect(msg.header + '\n').toBe(DAEMON_HEADER);
+    expect(msg.valid).toBe(true);
+    expect(msg.doc).toMatchObject({
+      name: 'orders',
+      trace_id: trace,
+      in_progress: false,
+      aws: { xray: { sdk: 'xrayjs for Node.js', sdk_version: expect.any(String) } },
+      service: { runtime: 'node', runtime_version: process.version },
+      subsegments: [{ name: 'work', namespace: 'local', in_progress: false }],
+    });
+  });
+
+  it('should keep datagrams under 64 KB with a 5 MB metadata value, and still deliver the trace', async () => {
+    await start();
+    const big = 'x'.repeat(5 * 1024 * 1024);
+    const result = recorder.captureSegment('big', (seg) => {
+      recorder.capture('small-before', (s) => s!.putAnnotation('ok', true));
+      recorder.capture('huge', (s) => s!.putMetadata('blob', big));
+      recorder.capture('small-after', () => 'done');
+      return seg!.id;
+    });
+    await daemon.settle();
+    expect(daemon.broken).toEqual([]);
+    for (const r of daemon.received) {
+      expect(r.bytes).toBeLessThanOrEqual(MAX_DATAGRAM_BYTES);
+      expect({ id: r.doc.id, valid: r.valid }).toEqual({ id: r.doc.id, valid: true });
+    }
+    const docs = daemon.docs() as Doc[];
+    const segment = docs.find((d) => d.id === result)!;
+    expect(segment).toBeDefined();
+    const ids = collectIds(docs);
+    const names = [...ids.values()].map((v) => v.doc.name).sort();
+    expect(names).toEqual(['huge', 'small-after', 'small-before']);
+    const huge = [...ids.values()].find((v) => v.doc.name === 'huge')!;
+    expect(huge.parent).toBe(segment.id);
+    expect(huge.doc.type).toBe('subsegment');
+    expect(huge.doc.metadata).toEqual({ xrayjs: { trimmed: ['metadata'], original_bytes: expect.any(Number) } });
+    expect(recorder.stats().writer!.trimmed).toBe(1);
+    expect(recorder.stats().problems.document_trimmed).toBe(1);
+  });
+
+  it('should stream 5,000 subsegments of one segment in datagrams under 64 KB, losing none', async () => {
+    await start();
+    const segmentId = await recorder.captureSegment('many', async (seg) => {
+      for (let i = 0; i < 50; i++) {
+        await Promise.all(Array.from({ length: 100 }, (_, j) => recorder.capture(`op-${i * 100 + j}`, async () => {})));
+      }
+      return seg!.id;
+    });
+    await daemon.settle(200);
+    expect(daemon.broken).toEqual([]);
+    expect(daemon.received.every((r) => r.bytes <= MAX_DATAGRAM_BYTES && r.valid)).toBe(true);
+    const docs = daemon.docs() as Doc[];
+    const ids = collectIds(docs);
+    expect(ids.size).toBe(5000);
+    for (const { parent, doc } of ids.values()) {
+      expect({ name: doc.name, parent }).toEqual({ name: doc.name, parent: segmentId });
+    }
+    // Streaming kept the segment small: completed subsegments left as they closed.
+    const segmentDoc = docs.find((d) => d.id === segmentId)!;
+    expect((segmentDoc.subsegments ?? []).length).toBeLessThanOrEqual(31);
+    expect(recorder.stats().writer!.subsegmentsStreamed).toBeGreaterThan(4900);
+  });
+
+  it('should pace a burst so that a daemon with the system default receive buffer loses nothing', async () => {
+    const small = await TestDaemon.start('udp4', 0); // the system default buffer, stated
+    try {
+      recorder = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'paced', AWS_XRAY_DAEMON_ADDRESS: small.address, SAMPLING: false, LOGGER: false });
+      await recorder.ready();
+      recorder.captureSegment('burst', () => {
+        for (let i = 0; i < 5000; i++) recorder.capture(`op-${i}`, (s) => s!.putMetadata('pad', 'p'.repeat(100)));
+      });
+      await recorder.flush();
+      await small.settle(200);
+      expect(collectIds(small.docs() as Doc[]).size).toBe(5000);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('should split a segment whose document is too big even under the streaming threshold', async () => {
+    await start({ STREAMING_THRESHOLD: 1000 });
+    const id = recorder.captureSegment('wide', (seg) => {
+      for (let i = 0; i < 40; i++) recorder.capture(`part-${i}`, (s) => s!.putMetadata('chunk', 'y'.repeat(4000)));
+      return seg!.id;
+    });
+    await daemon.settle();
+    expect(daemon.received.every((r) => r.bytes <= MAX_DATAGRAM_BYTES && r.valid)).toBe(true);
+    const ids = collectIds(daemon.docs() as Doc[]);
+    expect(ids.size).toBe(40);
+    expect([...ids.values()].every((v) => v.parent === id && (v.doc.metadata as { default: { chunk: string } }).default.chunk.length === 4000)).toBe(true);
+    expect(recorder.stats().writer!.split).toBeGreaterThan(0);
+  });
+
+  it('should send subsegments that end after their segment as standalone documents', async () => {
+    await start();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let background!: Promise<void>;
+    const segmentId = recorder.captureSegment('early', (seg) => {
+      background = recorder.capture('late', async () => {
+        await gate;
+      });
+      return seg!.id;
+    });
+    await daemon.waitFor(1);
+    const first = daemon.docs()[0] as Doc;
+    expect(first.id).toBe(segmentId);
+    expect(first.subsegments).toEqual([expect.objectContaining({ name: 'late', in_progress: true })]);
+    expect(first.subsegments![0]).not.toHaveProperty('end_time');
+    release();
+    await background;
+    await daemon.waitFor(2);
+    const late = daemon.docs()[1] as Doc;
+    expect(late).toMatchObject({ type: 'subsegment', name: 'late', parent_id: segmentId, trace_id: first.trace_id, in_progress: false });
+    expect(late.id).toBe(first.subsegments![0].id);
+    expect(daemon.received.every((r) => r.valid)).toBe(true);
+  });
+
+  it('should never throw into the app when nothing listens on the daemon port', async () => {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const deadPort = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    recorder = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'dead', AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${deadPort}`, SAMPLING: false, LOGGER: false });
+    await recorder.ready();
+    for (let i = 0; i < 200; i++) {
+      expect(recorder.captureSegment(`s${i}`, () => recorder.capture('c', () => i))).toBe(i);
+    }
+    await recorder.flush();
+    const stats = recorder.stats();
+    expect(stats.emitter!.sent + stats.emitter!.failed).toBe(200);
+  });
+
+  it('should count and log once when sending fails, and keep the rest of the trace', async () => {
+    const errors: string[] = [];
+    recorder = new Recorder().configure({
+      AWS_XRAY_TRACING_NAME: 'fails',
+      AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:9', // discard port: sending works
+      SAMPLING: false,
+      LOGGER: { error: (m: string) => errors.push(m), warn: () => {} },
+    });
+    await recorder.ready();
+    // Sending to a broadcast address without SO_BROADCAST fails with EACCES on every send.
+    const emitter = (recorder as unknown as { emitter: { endpoint: { host: string; port: number }; address: string } }).emitter;
+    emitter.address = '255.255.255.255';
+    for (let i = 0; i < 5; i++) recorder.captureSegment('x', () => {});
+    await recorder.flush();
+    expect(recorder.stats().emitter!.failed).toBe(5);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/Failed to send a document to the X-Ray daemon/);
+  });
+
+  it('should resolve a host name and send over IPv6', async () => {
+    await start({ AWS_XRAY_DAEMON_ADDRESS: `localhost:${daemon.port}` });
+    recorder.captureSegment('by-name', () => {});
+    await daemon.waitFor(1);
+    expect((daemon.docs()[0] as Doc).name).toBe('by-name');
+    await recorder.shutdown();
+
+    const daemon6 = await TestDaemon.start('udp6');
+    try {
+      recorder = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'v6', AWS_XRAY_DAEMON_ADDRESS: daemon6.address, SAMPLING: false, LOGGER: false });
+      await recorder.ready();
+      recorder.captureSegment('over-ipv6', () => {});
+      await daemon6.waitFor(1);
+      expect((daemon6.docs()[0] as Doc).name).toBe('over-ipv6');
+      expect(daemon6.received[0].valid).toBe(true);
+    } finally {
+      await daemon6.close();
+    }
+  });
+
+  it('should fail ready() with a configuration error for a host that does not resolve', async () => {
+    recorder = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'x', AWS_XRAY_DAEMON_ADDRESS: 'no-such-host.invalid:2000', LOGGER: false });
+    await expect(recorder.ready()).rejects.toThrow(/AWS_XRAY_DAEMON_ADDRESS "no-such-host.invalid:2000": cannot resolve/);
+  });
+
+  it('should flush what is in flight on shutdown', async () => {
+    await start();
+    for (let i = 0; i < 300; i++) recorder.captureSegment(`f${i}`, () => {});
+    await recorder.shutdown();
+    await daemon.waitFor(300);
+    expect(daemon.received).toHaveLength(300);
+    expect(recorder.stats().emitter).toBeUndefined();
+  });
+});
