@@ -66,7 +66,7 @@ describe('resolveConfig()', () => {
   it('should name every bad key in one message', () => {
     let message = '';
     try {
-      resolveConfig({ ...NAME, STREAMING_TRESHOLD: 5, SAMPLING: 'yes', MAX_TRACE_BACK: -1, PLUGINS: ['EC2'], AWS_XRAY_CONTEXT_MISSING: 'LOG', URLS_AS_ANNOTATION: 'SOME', PATCH_MODULES: ['x'] }, {});
+      resolveConfig({ ...NAME, STREAMING_TRESHOLD: 5, SAMPLING: 'yes', MAX_TRACE_BACK: -1, PLUGINS: ['EC2'], AWS_XRAY_CONTEXT_MISSING: 'LOG', URLS_AS_ANNOTATION: 'SOME', PATCH_MODULES: ['x'] } as never, {});
     } catch (e) {
       message = (e as Error).message;
     }

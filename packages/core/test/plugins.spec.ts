@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
+import { diag } from '../src/diag.js';
 import { InMemoryEmitter } from '../src/emitting/in-memory-emitter.js';
 import { runPlugins } from '../src/plugins/plugins.js';
 import { Recorder } from '../src/recorder.js';
@@ -37,6 +38,7 @@ describe('plugins', () => {
   let ebFile: string;
 
   beforeAll(async () => {
+    diag.setLogger(false);
     v2 = await imds('v2');
     v1 = await imds('v1');
     ebFile = join(mkdtempSync(join(tmpdir(), 'xrayjs-eb-')), 'environment.conf');

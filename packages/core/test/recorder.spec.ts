@@ -19,7 +19,9 @@ describe('Recorder', () => {
     return recorder;
   }
 
-  beforeEach(() => make());
+  beforeEach(() => {
+    make();
+  });
   afterEach(() => diag.reset());
 
   describe('#beginRequestSegment()', () => {
@@ -125,7 +127,9 @@ describe('Recorder', () => {
   });
 
   describe('dynamic naming', () => {
-    beforeEach(() => make({ DYNAMIC_NAMING: '*.example.com', SAMPLING: false }));
+    beforeEach(() => {
+      make({ DYNAMIC_NAMING: '*.example.com', SAMPLING: false });
+    });
 
     it.each([
       ['api.example.com', 'api.example.com'],
@@ -150,7 +154,9 @@ describe('Recorder', () => {
   });
 
   describe('#capture()', () => {
-    beforeEach(() => make({ SAMPLING: false }));
+    beforeEach(() => {
+      make({ SAMPLING: false });
+    });
 
     it('should trace sync and async functions and return their results', async () => {
       const result = await recorder.captureSegment('job', async () => {
@@ -202,7 +208,9 @@ describe('Recorder', () => {
   });
 
   describe('manual API', () => {
-    beforeEach(() => make({ SAMPLING: false }));
+    beforeEach(() => {
+      make({ SAMPLING: false });
+    });
 
     it('should put annotations, metadata and user on the current entity', () => {
       recorder.captureSegment('job', () => {

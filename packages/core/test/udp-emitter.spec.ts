@@ -12,15 +12,15 @@ type Doc = Record<string, unknown> & { id: string; name: string; subsegments?: D
 /** Every subsegment id found in a set of documents, nested or standalone. */
 function collectIds(docs: Doc[]): Map<string, { parent: string; doc: Doc }> {
   const out = new Map<string, { parent: string; doc: Doc }>();
-  const walk = (d: Doc, parent: string) => {
+  const walk = (d: Doc) => {
     for (const s of d.subsegments ?? []) {
       out.set(s.id, { parent: d.id, doc: s });
-      walk(s, s.id);
+      walk(s);
     }
   };
   for (const d of docs) {
     if (d.type === 'subsegment') out.set(d.id, { parent: d.parent_id!, doc: d });
-    walk(d, d.id);
+    walk(d);
   }
   return out;
 }
