@@ -43,6 +43,7 @@ export type { ParsedTraceId } from './ids.js';
 export { wildcardMatch } from './wildcard.js';
 export { sanitizeName, MAX_NAME_LENGTH } from './names.js';
 export { toJsonSafe } from './json-safe.js';
+export { epochSeconds } from './clock.js';
 export { bindContext, bindEmitter } from './context.js';
 export { DEFAULT_DAEMON_ADDRESS, parseDaemonAddress, resolveDaemonAddress } from './daemon-config.js';
 export type { DaemonAddress, DaemonEndpoint } from './daemon-config.js';

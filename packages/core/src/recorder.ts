@@ -336,6 +336,23 @@ export class Recorder {
     return traceContext.run(sub, () => this.settle(sub, fn));
   }
 
+  /**
+   * Creates a subsegment under `parent` (default: the current entity) without making it current; the
+   * caller closes it. For integrations whose work starts later than the call (an Observable starts on
+   * subscribe). Applies the context-missing strategy when there is no parent; `undefined` when there is
+   * none, tracing is off or the trace is unsampled.
+   */
+  startSubsegment(name: string, options: SubsegmentOptions & { parent?: Entity } = {}): Subsegment | undefined {
+    if (!this.on) return undefined;
+    const parent = options.parent ?? traceContext.get();
+    if (!parent) {
+      this.contextMissing('startSubsegment');
+      return undefined;
+    }
+    if (!parent.segment.isSampled) return undefined;
+    return new Subsegment(name, parent, options);
+  }
+
   /** Calls `fn(entity)`, then closes `entity` when it returns or settles, recording an error. @internal */
   settle<T, E extends Segment | Subsegment>(entity: E, fn: (entity: E) => T): T {
     let result: T;
@@ -375,6 +392,14 @@ export class Recorder {
       }
     }
     entity.addError(error, { ...options, flag });
+  }
+
+  /**
+   * The current entity without the context-missing strategy: `undefined` when there is none (for
+   * integrations that handle that case themselves).
+   */
+  activeEntity(): Entity | undefined {
+    return this.on ? traceContext.get() : undefined;
   }
 
   /** The current entity: the innermost open subsegment, else the segment. */

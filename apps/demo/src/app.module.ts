@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { XRayModule } from '@xrayjs/nestjs';
+
+import { AdminGuard } from './admin.guard.js';
+import { AppController } from './app.controller.js';
+import { InventoryService } from './inventory.service.js';
+import { OrdersService } from './orders.service.js';
+import { SeedService } from './seed.service.js';
+
+@Module({
+  imports: [
+    XRayModule.forRoot({
+      AWS_XRAY_TRACING_NAME: 'xrayjs-demo',
+      // A demo should show every request; production keeps the default rule (1/s, then 5 %).
+      SAMPLING: false,
+      DYNAMIC_NAMING: '*.example.com',
+      EXCLUDE_ROUTES: ['/health'],
+    }),
+  ],
+  controllers: [AppController],
+  providers: [OrdersService, InventoryService, SeedService, AdminGuard],
+})
+export class AppModule {}

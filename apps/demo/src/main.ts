@@ -1,0 +1,9 @@
+import { createDemoApp, type DemoAdapter } from './app.factory.js';
+
+const adapter: DemoAdapter = process.env.XRAY_DEMO_ADAPTER === 'fastify' ? 'fastify' : 'express';
+const port = Number(process.env.PORT ?? 3000);
+
+const app = await createDemoApp(adapter);
+await app.listen(port, '127.0.0.1');
+// eslint-disable-next-line no-console
+console.log(`xrayjs demo (${adapter}) on http://127.0.0.1:${port}/ - segments go to the X-Ray daemon at ${process.env.AWS_XRAY_DAEMON_ADDRESS ?? '127.0.0.1:2000'}`);

@@ -1,0 +1,201 @@
+import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+
+import { TestDaemon } from '../../../packages/core/test/support/udp-daemon.js';
+import { createDemoApp, type DemoAdapter } from '../src/app.factory.js';
+import { request, rootOf, type Reply } from './http-client.js';
+
+type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const ROOT = '1-5759e988-bd862e3fe1be46a994272793';
+const PARENT = '53995c3f42cd8ad8';
+
+describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UDP', (adapter) => {
+  let daemon: TestDaemon;
+  let app: INestApplication;
+  let port: number;
+
+  beforeAll(async () => {
+    daemon = await TestDaemon.start();
+    process.env.AWS_XRAY_DAEMON_ADDRESS = daemon.address;
+    app = await createDemoApp(adapter, { logger: false });
+    await app.listen(0, '127.0.0.1');
+    port = (app.getHttpServer().address() as { port: number }).port;
+  });
+
+  afterAll(async () => {
+    await app.close();
+    await daemon.close();
+    delete process.env.AWS_XRAY_DAEMON_ADDRESS;
+  });
+
+  async function segmentOf(traceId: string): Promise<Doc> {
+    for (let i = 0; i < 100; i++) {
+      const doc = daemon.docs().find((d) => d.trace_id === traceId && d.type === undefined);
+      if (doc) return doc;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`no segment for ${traceId}`);
+  }
+
+  async function traced(path: string, headers: Record<string, string> = {}): Promise<{ reply: Reply; segment: Doc }> {
+    const reply = await request(port, path, headers);
+    return { reply, segment: await segmentOf(rootOf(reply)) };
+  }
+
+  it('should validate every document received against AWS schema', async () => {
+    await request(port, '/orders/1');
+    await daemon.settle(50);
+    expect(daemon.received.length).toBeGreaterThan(0);
+    expect(daemon.broken).toEqual([]);
+    for (const r of daemon.received) expect({ id: r.doc.id, errors: r.errors }).toEqual({ id: r.doc.id, errors: null });
+  });
+
+  it('should trace start-up work wrapped in its own segment', async () => {
+    await daemon.waitFor(1);
+    const seed = daemon.docs().find((d) => d.name === 'demo-seed');
+    expect(seed).toMatchObject({ subsegments: [{ name: 'load-fixtures', annotations: { fixtures: 3 } }] });
+  });
+
+  it('should record the http block, route annotations and the subsegment of a 200', async () => {
+    const { reply, segment } = await traced('/orders/1', { 'user-agent': 'e2e-agent/1.0', 'x-forwarded-for': '203.0.113.7, 10.0.0.1' });
+    expect(reply.status).toBe(200);
+    expect(segment).toMatchObject({
+      name: 'xrayjs-demo',
+      in_progress: false,
+      http: {
+        request: { method: 'GET', url: `http://127.0.0.1:${port}/orders/1`, client_ip: '203.0.113.7', x_forwarded_for: true, user_agent: 'e2e-agent/1.0' },
+        response: { status: 200, content_length: Buffer.byteLength(reply.body) },
+      },
+      annotations: { order_id: '1', http_route: '/orders/:id', nest_controller: 'AppController', nest_handler: 'find' },
+      subsegments: [{ name: 'OrdersService.find', namespace: 'local', in_progress: false }],
+    });
+    expect(segment.end_time).toBeGreaterThan(segment.start_time);
+    for (const flag of ['fault', 'error', 'throttle']) expect(segment).not.toHaveProperty(flag);
+  });
+
+  it('should take the client ip from the socket without X-Forwarded-For', async () => {
+    const { segment } = await traced('/orders/2');
+    expect(segment.http.request.client_ip).toMatch(/127\.0\.0\.1/);
+    expect(segment.http.request).not.toHaveProperty('x_forwarded_for');
+  });
+
+  it('should make a 404 an error, not a fault, with the exception recorded', async () => {
+    const { reply, segment } = await traced('/orders/42');
+    expect(reply.status).toBe(404);
+    expect(segment.error).toBe(true);
+    expect(segment).not.toHaveProperty('fault');
+    const sub = segment.subsegments[0];
+    expect(sub).toMatchObject({ name: 'OrdersService.find', error: true, cause: { exceptions: [{ type: 'NotFoundException', message: 'order 42 not found' }] } });
+    expect(sub).not.toHaveProperty('fault');
+    // The segment references the exception its subsegment recorded.
+    expect(segment.cause).toBe(sub.cause.exceptions[0].id);
+  });
+
+  it('should record an unknown route (404 from the router)', async () => {
+    const { reply, segment } = await traced('/no/such/route');
+    expect(reply.status).toBe(404);
+    expect(segment).toMatchObject({ error: true, http: { response: { status: 404 } }, cause: { exceptions: [{ type: 'NotFoundException' }] } });
+  });
+
+  it('should make a thrown error a fault with its stack', async () => {
+    const { reply, segment } = await traced('/boom');
+    expect(reply.status).toBe(500);
+    expect(segment.fault).toBe(true);
+    expect(segment.http.response.status).toBe(500);
+    const sub = segment.subsegments.find((s: Doc) => s.name === 'AppController.boom');
+    const ex = sub.cause.exceptions[0];
+    expect(ex).toMatchObject({ type: 'Error', message: 'kaboom', remote: false });
+    expect(ex.stack[0].path).toMatch(/app\.controller\.ts$/);
+    expect(ex.stack[0].label).toMatch(/boom/);
+    expect(segment.cause).toBe(ex.id);
+  });
+
+  it('should flag a 429 as throttle and error', async () => {
+    const { reply, segment } = await traced('/limited');
+    expect(reply.status).toBe(429);
+    expect(segment).toMatchObject({ throttle: true, error: true, cause: { exceptions: [{ type: 'HttpException', message: 'slow down' }] } });
+    expect(segment).not.toHaveProperty('fault');
+  });
+
+  it('should record a guard rejection', async () => {
+    const { reply, segment } = await traced('/admin');
+    expect(reply.status).toBe(403);
+    expect(segment).toMatchObject({ error: true, http: { response: { status: 403 } }, cause: { exceptions: [{ type: 'ForbiddenException' }] } });
+    const ok = await traced('/admin', { 'x-demo-admin': 'yes' });
+    expect(ok.reply.status).toBe(200);
+    expect(ok.segment).not.toHaveProperty('error');
+  });
+
+  it('should continue the caller trace and answer with its Root', async () => {
+    const { reply, segment } = await traced('/orders/3', { 'x-amzn-trace-id': `Root=${ROOT};Parent=${PARENT};Sampled=1` });
+    expect(reply.headers['x-amzn-trace-id']).toBe(`Root=${ROOT}`);
+    expect(segment).toMatchObject({ trace_id: ROOT, parent_id: PARENT });
+    daemon.clear();
+  });
+
+  it('should answer Sampled=? with the decision, and send nothing for Sampled=0', async () => {
+    const asked = await request(port, '/orders/1', { 'x-amzn-trace-id': `Root=1-5759e988-bd862e3fe1be46a994272794;Sampled=?` });
+    expect(asked.headers['x-amzn-trace-id']).toBe('Root=1-5759e988-bd862e3fe1be46a994272794;Sampled=1');
+    const unsampled = await request(port, '/orders/1', { 'x-amzn-trace-id': `Root=1-5759e988-bd862e3fe1be46a994272795;Parent=${PARENT};Sampled=0` });
+    expect(unsampled.status).toBe(200);
+    expect(unsampled.headers['x-amzn-trace-id']).toBe('Root=1-5759e988-bd862e3fe1be46a994272795');
+    await daemon.settle(100);
+    expect(daemon.docs().some((d) => d.trace_id === '1-5759e988-bd862e3fe1be46a994272795')).toBe(false);
+  });
+
+  it('should name by a matching Host and fall back for a forged one', async () => {
+    const matching = await traced('/orders/1', { host: 'shop.example.com' });
+    expect(matching.segment.name).toBe('shop.example.com');
+    expect(matching.segment.http.request.url).toBe('http://shop.example.com/orders/1');
+    const forged = await traced('/orders/1', { host: 'evil.example.org' });
+    expect(forged.segment.name).toBe('xrayjs-demo');
+  });
+
+  it('should nest sequential calls and keep concurrent calls siblings', async () => {
+    const summary = await traced('/summary');
+    expect(summary.segment.subsegments.map((s: Doc) => s.name)).toEqual(['OrdersService.count', 'InventoryService.stockOf']);
+    const prices = await traced('/prices');
+    expect(prices.reply.body).toBe('[49,19,199]');
+    const subs = prices.segment.subsegments;
+    expect(subs.map((s: Doc) => s.name)).toEqual(['InventoryService.priceOf', 'InventoryService.priceOf', 'InventoryService.priceOf']);
+    for (const s of subs) expect(s).not.toHaveProperty('subsegments');
+    // Siblings overlap in time: they ran together.
+    expect(Math.max(...subs.map((s: Doc) => s.start_time))).toBeLessThan(Math.min(...subs.map((s: Doc) => s.end_time)));
+  });
+
+  it('should span an Observable handler from subscription to completion', async () => {
+    const { reply, segment } = await traced('/orders/1/watch');
+    expect(reply.status).toBe(200);
+    const watch = segment.subsegments.find((s: Doc) => s.name === 'OrdersService.watch');
+    expect(watch).toMatchObject({ in_progress: false });
+    expect(watch.end_time - watch.start_time).toBeGreaterThanOrEqual(0.004);
+  });
+
+  it('should not trace an excluded route but still answer with a trace id', async () => {
+    daemon.clear();
+    const reply = await request(port, '/health', { 'x-amzn-trace-id': `Root=${ROOT};Parent=${PARENT};Sampled=1` });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['x-amzn-trace-id']).toBe(`Root=${ROOT}`);
+    await daemon.settle(100);
+    expect(daemon.docs().filter((d) => String(d.http?.request?.url).endsWith('/health'))).toEqual([]);
+  });
+
+  it('should keep 200 concurrent requests apart', async () => {
+    daemon.clear();
+    const ids = Array.from({ length: 200 }, (_, i) => String((i % 3) + 1));
+    const replies = await Promise.all(ids.map((id) => request(port, `/orders/${id}`)));
+    const roots = replies.map(rootOf);
+    expect(new Set(roots).size).toBe(200);
+    await daemon.waitFor(200, 10_000);
+    const byTrace = new Map(daemon.docs().map((d) => [d.trace_id, d]));
+    roots.forEach((root, i) => {
+      const seg = byTrace.get(root)!;
+      expect(seg).toBeDefined();
+      expect(seg.annotations.order_id).toBe(ids[i]);
+      expect(seg.http.request.url).toMatch(new RegExp(`/orders/${ids[i]}$`));
+      expect(seg.subsegments.map((s: Doc) => s.name)).toEqual(['OrdersService.find']);
+    });
+    expect(daemon.received.every((r) => r.valid)).toBe(true);
+  });
+});

@@ -1,0 +1,164 @@
+import { epochSeconds, recorder, type Entity, type Subsegment as CoreSubsegment } from '@xrayjs/core';
+import { isObservable, Observable } from 'rxjs';
+
+import { copyMethodMetadata } from '../utils/copy-method-metadata.js';
+import { NO_SUBSEGMENT, WRAPPED } from '../xray.constants.js';
+
+/** Options of `@Subsegment()`. */
+export interface SubsegmentOptions {
+  /** `remote` for calls to other services. @default 'local' */
+  namespace?: string;
+}
+
+type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
+}
+
+function finish(sub: CoreSubsegment, error?: unknown, failed = false): void {
+  if (failed) recorder.recordError(sub, error);
+  sub.close();
+}
+
+/** Runs an Observable's subscription in a subsegment that spans subscribe to complete, error or unsubscribe. */
+function traceObservable(source: Observable<unknown>, first: CoreSubsegment, parent: Entity, name: string, namespace: string | undefined): Observable<unknown> {
+  let firstUsed = false;
+  return new Observable<unknown>((subscriber) => {
+    let sub: CoreSubsegment | undefined;
+    if (!firstUsed) {
+      firstUsed = true;
+      sub = first;
+      // Re-attached at subscription: the subsegment starts when the work does.
+      parent.addChild(sub);
+      parent.segment.held++;
+      sub.start_time = epochSeconds();
+    } else {
+      sub = recorder.startSubsegment(name, { parent, namespace });
+    }
+    let done = false;
+    const inner = recorder.runWith(sub, () =>
+      source.subscribe({
+        next: (value) => subscriber.next(value),
+        error: (error: unknown) => {
+          done = true;
+          if (sub) finish(sub, error, true);
+          subscriber.error(error);
+        },
+        complete: () => {
+          done = true;
+          if (sub) finish(sub);
+          subscriber.complete();
+        },
+      }),
+    );
+    return () => {
+      inner.unsubscribe();
+      if (!done && sub) {
+        sub.putMetadata('unsubscribed', true, 'xrayjs');
+        sub.close();
+      }
+    };
+  });
+}
+
+function wrap(original: AnyFunction, name: string, options: SubsegmentOptions): AnyFunction {
+  const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+    if (!recorder.enabled) return original.apply(this, args);
+    const parent = recorder.activeEntity();
+    if (!parent) {
+      // No segment: the context-missing strategy decides (RUNTIME_ERROR throws); the method still runs.
+      return recorder.capture(name, () => original.apply(this, args));
+    }
+    if (!parent.sampled) return original.apply(this, args);
+    const sub = recorder.startSubsegment(name, { parent, namespace: options.namespace })!;
+    let result: unknown;
+    try {
+      result = recorder.runWith(sub, () => original.apply(this, args));
+    } catch (error) {
+      finish(sub, error, true);
+      throw error;
+    }
+    if (isPromiseLike(result)) {
+      return (result as PromiseLike<unknown>).then(
+        (value) => {
+          finish(sub);
+          return value;
+        },
+        (error: unknown) => {
+          finish(sub, error, true);
+          throw error;
+        },
+      );
+    }
+    if (isObservable(result)) {
+      // Nothing ran yet: detach until someone subscribes.
+      parent.removeChild(sub);
+      parent.segment.held--;
+      return traceObservable(result, sub, parent, name, options.namespace);
+    }
+    finish(sub);
+    return result;
+  };
+  copyMethodMetadata(original, wrapped);
+  Object.defineProperty(wrapped, WRAPPED, { value: true });
+  return wrapped;
+}
+
+/**
+ * Traces a method, or every method of a class, as a subsegment of the current request (or of a
+ * segment opened with `XRayRecorder.captureSegment()`).
+ *
+ * - Sync, Promise and Observable results: an Observable's subsegment spans subscription to
+ *   completion, error or unsubscribe.
+ * - Default name `ClassName.methodName`.
+ * - Errors are recorded (an `HttpException` by its status) and rethrown unchanged; `this` and the
+ *   arguments are untouched; other decorators' metadata (`@Get`, `@UseGuards`, `@MessagePattern`, ...)
+ *   survives in any order.
+ * - On a class, `@NoSubsegment()` leaves a method out; a method's own `@Subsegment()` wins.
+ * - With no segment the context-missing strategy applies and the method still runs (except under
+ *   `RUNTIME_ERROR`, which throws).
+ *
+ * @example @Subsegment() async find(id: string) { ... }
+ * @example @Subsegment('db.orders', { namespace: 'remote' }) query() { ... }
+ */
+export function Subsegment(name?: string, options: SubsegmentOptions = {}): ClassDecorator & MethodDecorator {
+  return ((target: object, propertyKey?: string | symbol, descriptor?: PropertyDescriptor) => {
+    if (propertyKey === undefined) {
+      if (typeof target !== 'function') throw new TypeError('@Subsegment() decorates classes and methods only.');
+      const proto = (target as { prototype: object }).prototype;
+      const className = (target as { name: string }).name;
+      for (const key of Reflect.ownKeys(proto)) {
+        if (key === 'constructor') continue;
+        const d = Object.getOwnPropertyDescriptor(proto, key);
+        if (!d || typeof d.value !== 'function' || d.get || d.set) continue;
+        const fn = d.value as AnyFunction & { [WRAPPED]?: boolean; [NO_SUBSEGMENT]?: boolean };
+        if (fn[WRAPPED] || fn[NO_SUBSEGMENT]) continue;
+        const label = name ? `${name}.${String(key)}` : `${className}.${String(key)}`;
+        Object.defineProperty(proto, key, { ...d, value: wrap(fn, label, options) });
+      }
+      return undefined;
+    }
+    if (!descriptor || typeof descriptor.value !== 'function') {
+      throw new TypeError(`@Subsegment() on ${String(propertyKey)}: only methods (and classes) can be traced.`);
+    }
+    const className = (target as { constructor: { name: string } }).constructor.name;
+    descriptor.value = wrap(descriptor.value as AnyFunction, name ?? `${className}.${String(propertyKey)}`, options);
+    return descriptor;
+  }) as ClassDecorator & MethodDecorator;
+}
+
+/**
+ * Leaves a method out of a class-level `@Subsegment()`.
+ *
+ * @example @NoSubsegment() healthCheck() { ... }
+ */
+export function NoSubsegment(): MethodDecorator {
+  return (_target, propertyKey, descriptor) => {
+    if (typeof descriptor.value !== 'function') {
+      throw new TypeError(`@NoSubsegment() on ${String(propertyKey)}: only methods can be marked.`);
+    }
+    Object.defineProperty(descriptor.value, NO_SUBSEGMENT, { value: true });
+    return descriptor;
+  };
+}

@@ -1,0 +1,14 @@
+/** The header that carries the trace context. */
+export const TRACE_ID_HEADER = 'x-amzn-trace-id';
+
+/** Metadata key of `@NoSubsegment()`. @internal */
+export const NO_SUBSEGMENT = Symbol.for('xrayjs.nestjs.no-subsegment');
+/** Marks a function that `@Subsegment()` already wrapped. @internal */
+export const WRAPPED = Symbol.for('xrayjs.nestjs.wrapped');
+
+/** Annotation keys the module writes on request segments. */
+export const ANNOTATION_ROUTE = 'http_route';
+export const ANNOTATION_CONTROLLER = 'nest_controller';
+export const ANNOTATION_HANDLER = 'nest_handler';
+/** Annotation set when the client went away before the response finished. */
+export const ANNOTATION_CLIENT_ABORTED = 'client_aborted';
