@@ -140,7 +140,8 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
     if (KNOWN_KEYS.has(key)) continue;
     if (key in PYTHON_ONLY_KEYS) problems.push(`${key} is not supported: ${PYTHON_ONLY_KEYS[key]}. Remove it.`);
     else {
-      const close = [...KNOWN_KEYS].find((k) => k.toLowerCase() === key.toLowerCase().replace(/-/g, '_'));
+      const normalized = key.toUpperCase().replace(/-/g, '_');
+      const close = [...KNOWN_KEYS].find((k) => k === normalized || editDistance(k, normalized) <= 2);
       problems.push(`unknown key ${key}${close ? ` (did you mean ${close}?)` : ''}. Known keys: ${[...KNOWN_KEYS].join(', ')}.`);
     }
   }
@@ -286,6 +287,20 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
   };
   if (problems.length > 0) throw new XRayConfigError(problems);
   return config;
+}
+
+/** Levenshtein distance, for "did you mean" hints. @internal */
+function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 2) return 3;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 function describe(value: unknown): string {
