@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
@@ -6,6 +10,17 @@ import { createDemoApp, type DemoAdapter } from '../src/app.factory.js';
 import { request, rootOf, type Reply } from './http-client.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const NEST_DIR = process.env.XRAYJS_NEST_DIR ?? fileURLToPath(new URL('../../../node_modules/@nestjs', import.meta.url));
+const NEST_MAJOR = process.env.XRAYJS_NEST_MAJOR ?? '12';
+
+it(`runs on NestJS ${NEST_MAJOR}`, async () => {
+  const loaded = await import('@nestjs/core');
+  const direct = (await import(join(NEST_DIR, 'core/index.js'))) as typeof loaded;
+  const { version } = JSON.parse(readFileSync(join(NEST_DIR, 'core/package.json'), 'utf8')) as { version: string };
+  expect(loaded.NestFactory).toBe(direct.NestFactory);
+  expect(version.split('.')[0]).toBe(NEST_MAJOR);
+});
 
 const ROOT = '1-5759e988-bd862e3fe1be46a994272793';
 const PARENT = '53995c3f42cd8ad8';
