@@ -1,4 +1,4 @@
-import { Controller, Get, Header, HttpException, HttpStatus, Param, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpException, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
 import { Subsegment } from '@xrayjs/nestjs';
 import type { Observable } from 'rxjs';
 
@@ -15,6 +15,7 @@ const ROUTES = [
   ['/limited', 'a throttled route (429: throttle)'],
   ['/admin', 'a guard that rejects (403)'],
   ['/health', 'excluded from tracing'],
+  ['/slow', 'a slow route (300 ms)'],
 ];
 
 @Controller()
@@ -26,6 +27,17 @@ export class AppController {
   home(): string {
     const links = ROUTES.map(([href, text]) => `<li><a href="${href}">${href}</a> ${text}</li>`).join('\n');
     return `<!doctype html><html><head><title>xrayjs demo</title></head><body><h1>xrayjs demo</h1><p>Each click makes a trace.</p><ul>${links}</ul></body></html>`;
+  }
+
+  @Post('orders')
+  create(@Body() body: { item?: string }) {
+    return { created: body.item ?? null };
+  }
+
+  @Get('slow')
+  async slow() {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    return { slow: true };
   }
 
   @Get('orders/:id')

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { XRayModule } from '@xrayjs/nestjs';
 
 import { AdminGuard } from './admin.guard.js';
@@ -6,6 +6,7 @@ import { AppController } from './app.controller.js';
 import { InventoryService } from './inventory.service.js';
 import { OrdersService } from './orders.service.js';
 import { SeedService } from './seed.service.js';
+import { TenantMiddleware } from './tenant.middleware.js';
 
 @Module({
   imports: [
@@ -20,4 +21,8 @@ import { SeedService } from './seed.service.js';
   controllers: [AppController],
   providers: [OrdersService, InventoryService, SeedService, AdminGuard],
 })
-export class AppModule {}
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(TenantMiddleware).forRoutes('*');
+  }
+}

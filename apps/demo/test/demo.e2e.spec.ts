@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { TestDaemon } from '../../../packages/core/test/support/udp-daemon.js';
 import { createDemoApp, type DemoAdapter } from '../src/app.factory.js';
-import { request, rootOf, type Reply } from './http-client.js';
+import { abandon, request, rootOf, type Reply } from './http-client.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -194,6 +194,32 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     expect(reply.headers['x-amzn-trace-id']).toBe(`Root=${ROOT}`);
     await daemon.settle(100);
     expect(daemon.docs().filter((d) => String(d.http?.request?.url).endsWith('/health'))).toEqual([]);
+  });
+
+  it('should run Nest middleware inside the segment', async () => {
+    const { segment } = await traced('/orders/1', { 'x-tenant': 'acme' });
+    expect(segment.annotations.tenant).toBe('acme');
+  });
+
+  it('should record a request the body parser rejects', async () => {
+    const reply = await request(port, '/orders', { 'content-type': 'application/json' }, 'POST', '{"item": ');
+    expect(reply.status).toBe(400);
+    const segment = await segmentOf(rootOf(reply));
+    expect(segment).toMatchObject({ error: true, http: { request: { method: 'POST' }, response: { status: 400 } } });
+    expect(segment.cause.exceptions.length).toBeGreaterThan(0);
+    const ok = await request(port, '/orders', { 'content-type': 'application/json' }, 'POST', '{"item":"pen"}');
+    expect(ok.status).toBe(201);
+    expect((await segmentOf(rootOf(ok))).http.response.status).toBe(201);
+  });
+
+  it('should close the segment once when the client goes away', async () => {
+    daemon.clear();
+    await abandon(port, '/slow', 50);
+    await new Promise((r) => setTimeout(r, 400));
+    await daemon.settle(50);
+    const slow = daemon.docs().filter((d) => String(d.http?.request?.url).endsWith('/slow'));
+    expect(slow).toHaveLength(1);
+    expect(slow[0]).toMatchObject({ in_progress: false, annotations: { client_aborted: true } });
   });
 
   it('should keep 200 concurrent requests apart', async () => {

@@ -7,7 +7,7 @@ export interface Reply {
 }
 
 /** A plain HTTP/1.1 request over a new connection (so that a test can forge Host). */
-export function request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Reply> {
+export function request(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
@@ -16,7 +16,7 @@ export function request(port: number, path: string, headers: Record<string, stri
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -26,4 +26,15 @@ export function rootOf(reply: Reply): string {
   const m = /Root=([^;]+)/.exec(value);
   if (!m) throw new Error(`no trace header in the response: ${JSON.stringify(reply.headers)}`);
   return m[1];
+}
+
+/** Sends a request and goes away before the answer; resolves once the connection is closed. */
+export function abandon(port: number, path: string, afterMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false });
+    req.on('error', () => resolve());
+    req.on('close', () => resolve());
+    req.end();
+    setTimeout(() => req.destroy(), afterMs);
+  });
 }
