@@ -44,9 +44,11 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     delete process.env.AWS_XRAY_DAEMON_ADDRESS;
   });
 
+  const docs = (): Doc[] => daemon.docs() as Doc[];
+
   async function segmentOf(traceId: string): Promise<Doc> {
     for (let i = 0; i < 100; i++) {
-      const doc = daemon.docs().find((d) => d.trace_id === traceId && d.type === undefined);
+      const doc = docs().find((d) => d.trace_id === traceId && d.type === undefined);
       if (doc) return doc;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -68,7 +70,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
 
   it('should trace start-up work wrapped in its own segment', async () => {
     await daemon.waitFor(1);
-    const seed = daemon.docs().find((d) => d.name === 'demo-seed');
+    const seed = docs().find((d) => d.name === 'demo-seed');
     expect(seed).toMatchObject({ subsegments: [{ name: 'load-fixtures', annotations: { fixtures: 3 } }] });
   });
 
@@ -156,7 +158,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     expect(unsampled.status).toBe(200);
     expect(unsampled.headers['x-amzn-trace-id']).toBe('Root=1-5759e988-bd862e3fe1be46a994272795');
     await daemon.settle(100);
-    expect(daemon.docs().some((d) => d.trace_id === '1-5759e988-bd862e3fe1be46a994272795')).toBe(false);
+    expect(docs().some((d) => d.trace_id === '1-5759e988-bd862e3fe1be46a994272795')).toBe(false);
   });
 
   it('should name by a matching Host and fall back for a forged one', async () => {
@@ -193,7 +195,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     expect(reply.status).toBe(200);
     expect(reply.headers['x-amzn-trace-id']).toBe(`Root=${ROOT}`);
     await daemon.settle(100);
-    expect(daemon.docs().filter((d) => String(d.http?.request?.url).endsWith('/health'))).toEqual([]);
+    expect(docs().filter((d) => String(d.http?.request?.url).endsWith('/health'))).toEqual([]);
   });
 
   it('should run Nest middleware inside the segment', async () => {
@@ -217,7 +219,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     await abandon(port, '/slow', 50);
     await new Promise((r) => setTimeout(r, 400));
     await daemon.settle(50);
-    const slow = daemon.docs().filter((d) => String(d.http?.request?.url).endsWith('/slow'));
+    const slow = docs().filter((d) => String(d.http?.request?.url).endsWith('/slow'));
     expect(slow).toHaveLength(1);
     expect(slow[0]).toMatchObject({ in_progress: false, annotations: { client_aborted: true } });
   });
@@ -229,7 +231,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     const roots = replies.map(rootOf);
     expect(new Set(roots).size).toBe(200);
     await daemon.waitFor(200, 10_000);
-    const byTrace = new Map(daemon.docs().map((d) => [d.trace_id, d]));
+    const byTrace = new Map(docs().map((d) => [d.trace_id, d]));
     roots.forEach((root, i) => {
       const seg = byTrace.get(root)!;
       expect(seg).toBeDefined();
