@@ -64,6 +64,27 @@ describe('Segment and Subsegment', () => {
       expect(validateSegmentDocument(doc)).toEqual({ valid: true, errors: null });
     });
 
+    it('should serialize() to exactly what JSON.stringify() gives, nested and standalone', () => {
+      const seg = new Segment('orders "quoted" é', { parentId: '53995c3f42cd8ad8', aws: { xray: { sdk: 'x' } }, service: { runtime: 'node' }, origin: 'AWS::ECS::Container' });
+      seg.setHttpRequest({ method: 'GET', url: 'http://x/?q="\\n"', client_ip: '1.2.3.4' });
+      seg.putAnnotation('a', 'line\nbreak');
+      seg.putMetadata('m', { nested: [1, 'two', null] });
+      seg.setUser('bob');
+      seg.addError(new Error('bad "thing"'));
+      const sub = new Subsegment('child', seg, { namespace: 'remote' });
+      sub.setSql({ sanitized_query: 'SELECT "x"' });
+      sub.traced = true;
+      const grandchild = new Subsegment('grandchild', sub);
+      grandchild.close();
+      sub.close();
+      seg.setHttpResponse({ status: 503 });
+      expect(seg.serialize()).toBe(JSON.stringify(seg)); // open segment
+      seg.close();
+      expect(seg.serialize()).toBe(JSON.stringify(seg));
+      expect(sub.serialize(true)).toBe(JSON.stringify(sub.toStandaloneJSON()));
+      expect(JSON.parse(seg.serialize())).toEqual(JSON.parse(JSON.stringify(seg.toJSON())));
+    });
+
     it('should mark an open segment in progress without end_time', () => {
       const doc = roundTrip(new Segment('s'));
       expect(doc.in_progress).toBe(true);

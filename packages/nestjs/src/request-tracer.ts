@@ -127,7 +127,7 @@ export class RequestTracer {
           // never into the request
         }
       };
-      res.once('finish', end);
+      // A response emits 'close' once: after 'finish' when it completed, or when the client went away.
       res.once('close', end);
     }
     return segment;

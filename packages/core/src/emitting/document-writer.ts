@@ -113,12 +113,12 @@ export class DocumentWriter implements SegmentSink {
 
   /** Sends an entity (a segment, or a subsegment alone), splitting and trimming to fit. */
   private write(entity: Entity, standalone: Subsegment | undefined): void {
-    const doc = standalone ? standalone.toStandaloneJSON() : (entity as Segment).toJSON();
-    let json = JSON.stringify(doc);
+    let json = standalone ? standalone.serialize(true) : (entity as Segment).serialize();
     if (this.fits(json)) {
       this.emitter.send(json);
       return;
     }
+    const doc = standalone ? standalone.toStandaloneJSON() : (entity as Segment).toJSON();
     this.counters.split++;
     const children = doc.subsegments as Subsegment[] | undefined;
     if (children && children.length > 0) {

@@ -1,0 +1,180 @@
+import 'reflect-metadata';
+
+import { createRequire } from 'node:module';
+
+import { Controller, Get, Inject, Injectable, Module, Param, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Subsegment, XRayModule } from '@xrayjs/nestjs';
+import pg from 'pg';
+
+import { SERVICE_NAME, type Variant } from './variants.js';
+
+const require = createRequire(import.meta.url);
+
+/** Wraps a unit of work the way a variant traces it. */
+type Wrap = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+const WORK = Symbol('WORK');
+const POOL = Symbol('POOL');
+
+interface Work {
+  first(): Promise<number>;
+  second(): Promise<number>;
+  query(pool: pg.Pool, id: number): Promise<unknown>;
+}
+
+async function step(n: number): Promise<number> {
+  await Promise.resolve();
+  return n * 2;
+}
+
+/** xrayjs: the real decorator. */
+@Injectable()
+class DecoratedWork implements Work {
+  @Subsegment('first')
+  first(): Promise<number> {
+    return step(1);
+  }
+
+  @Subsegment('second')
+  second(): Promise<number> {
+    return step(2);
+  }
+
+  @Subsegment('db', { namespace: 'remote' })
+  async query(pool: pg.Pool, id: number): Promise<unknown> {
+    return (await pool.query('SELECT id, name FROM items WHERE id = $1', [id])).rows[0];
+  }
+}
+
+/** The peers (and the untraced app) wrap the same work with their own API. */
+class WrappedWork implements Work {
+  constructor(private readonly wrap: Wrap) {}
+
+  first(): Promise<number> {
+    return this.wrap('first', () => step(1));
+  }
+
+  second(): Promise<number> {
+    return this.wrap('second', () => step(2));
+  }
+
+  query(pool: pg.Pool, id: number): Promise<unknown> {
+    return this.wrap('db', async () => (await pool.query('SELECT id, name FROM items WHERE id = $1', [id])).rows[0]);
+  }
+}
+
+@Controller()
+class BenchController {
+  constructor(
+    @Inject(WORK) private readonly work: Work,
+    @Inject(POOL) private readonly pool: pg.Pool,
+  ) {}
+
+  @Get('trivial')
+  trivial() {
+    return { ok: true };
+  }
+
+  @Get('two')
+  async two() {
+    const a = await this.work.first();
+    const b = await this.work.second();
+    return { sum: a + b };
+  }
+
+  @Get('db')
+  db() {
+    return this.work.query(this.pool, 1 + Math.floor(Math.random() * 10));
+  }
+
+  @Get('throw')
+  throws(): never {
+    throw new Error('bench failure');
+  }
+
+  @Get('__heap/:gc')
+  heap(@Param('gc') gc: string) {
+    if (gc === 'gc') (globalThis as { gc?: () => void }).gc?.();
+    return process.memoryUsage();
+  }
+}
+
+function awsWrap(): Wrap {
+  const AWSXRay = require('aws-xray-sdk-core') as {
+    captureAsyncFunc: (name: string, fn: (sub: { close(err?: unknown): void }) => void) => void;
+  };
+  return (name, fn) =>
+    new Promise((resolve, reject) => {
+      AWSXRay.captureAsyncFunc(name, (sub) => {
+        fn().then(
+          (v) => {
+            sub.close();
+            resolve(v);
+          },
+          (e: unknown) => {
+            sub.close(e);
+            reject(e);
+          },
+        );
+      });
+    });
+}
+
+async function otelWrap(): Promise<Wrap> {
+  const { trace, SpanStatusCode } = await import('@opentelemetry/api');
+  const tracer = trace.getTracer('bench');
+  return (name, fn) =>
+    tracer.startActiveSpan(name, async (span) => {
+      try {
+        return await fn();
+      } catch (e) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw e;
+      } finally {
+        span.end();
+      }
+    });
+}
+
+/** Builds the NestJS app of a variant; everything else is identical. */
+export async function createBenchApp(variant: Variant, pgUrl: string) {
+  const imports: DynamicModule[] = [];
+  let work: Work;
+  if (variant === 'xrayjs' || variant === 'xrayjs-default') {
+    imports.push(XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: SERVICE_NAME, LOGGER: false, ...(variant === 'xrayjs' ? { SAMPLING: false } : {}) }));
+    work = new DecoratedWork();
+  } else if (variant === 'aws-xray-sdk') {
+    work = new WrappedWork(awsWrap());
+  } else if (variant === 'opentelemetry') {
+    work = new WrappedWork(await otelWrap());
+  } else {
+    work = new WrappedWork((_name, fn) => fn());
+  }
+  const pool = new pg.Pool({ connectionString: pgUrl, max: 4 });
+
+  @Module({
+    imports,
+    controllers: [BenchController],
+    providers: [
+      { provide: WORK, useValue: work },
+      { provide: POOL, useValue: pool },
+    ],
+  })
+  class BenchModule {}
+
+  const app = await NestFactory.create(BenchModule, { logger: false });
+  if (variant === 'aws-xray-sdk') {
+    const AWSXRay = require('aws-xray-sdk-core') as {
+      middleware: { disableCentralizedSampling(): void; setSamplingRules(rules: object): void };
+      setContextMissingStrategy(s: string): void;
+    };
+    const xrayExpress = require('aws-xray-sdk-express') as { openSegment(name: string): unknown; closeSegment(): unknown };
+    AWSXRay.middleware.disableCentralizedSampling();
+    AWSXRay.middleware.setSamplingRules({ version: 2, default: { fixed_target: 0, rate: 1 }, rules: [] });
+    AWSXRay.setContextMissingStrategy('IGNORE_ERROR');
+    app.use(xrayExpress.openSegment(SERVICE_NAME));
+  }
+  app.enableShutdownHooks();
+  return { app, pool };
+}

