@@ -2,7 +2,7 @@
 // round, server and load generator on separate CPUs; then microbenchmarks and a soak. Writes
 // docs/benchmarks.md and bench-results/latest.json.
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -28,6 +28,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const SOAK_REQUESTS = Number(process.env.BENCH_SOAK_REQUESTS ?? 1_000_000);
 const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const ONLY = process.env.BENCH_ONLY?.split(',');
+/** Instruction counts with valgrind's callgrind when perf cannot count (deterministic, but slow). */
+const CALLGRIND = (process.env.BENCH_CALLGRIND ?? (PERF_STATUS.supported ? '0' : '1')) === '1';
+const CALLGRIND_ROUTES = (process.env.BENCH_CALLGRIND_ROUTES?.split(',') ?? ['/trivial', '/two']) as Route[];
+const CALLGRIND_REQUESTS = Number(process.env.BENCH_CALLGRIND_REQUESTS ?? 400);
 
 interface Measure {
   round: number;
@@ -52,14 +56,20 @@ interface ServerRun {
 
 const log = (msg: string) => process.stderr.write(`${msg}\n`);
 
-async function startServer(variant: Variant, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; port: number; pid: number }> {
+function nodeArgs(variant: Variant): string[] {
   const args = ['--expose-gc'];
   if (variant === 'opentelemetry') args.push(`--experimental-loader=${OTEL_HOOK}`, '--no-warnings', '--import', join(here, 'otel-setup.js'));
   args.push(join(here, 'server.js'));
-  const child = pinned(0, process.execPath, args, { ...process.env, ...env, BENCH_VARIANT: variant });
+  return args;
+}
+
+async function startServer(variant: Variant, env: NodeJS.ProcessEnv, valgrindOut?: string): Promise<{ child: ChildProcess; port: number; pid: number }> {
+  const child = valgrindOut
+    ? pinned(0, 'valgrind', ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${valgrindOut}`, process.execPath, ...nodeArgs(variant)], { ...process.env, ...env, BENCH_VARIANT: variant })
+    : pinned(0, process.execPath, nodeArgs(variant), { ...process.env, ...env, BENCH_VARIANT: variant });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => reject(new Error(`${variant} did not start: ${out}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${variant} did not start: ${out}`)), 300_000);
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /READY (\d+)/.exec(out);
@@ -101,6 +111,39 @@ async function load(url: string, options: { seconds?: number; amount?: number; c
     throw new Error(`autocannon failed: ${stderr}`);
   }
   return { requests: r.requests.total, non2xx: r.non2xx, reqPerSec: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+function callgrindControl(pid: number, ...args: string[]): void {
+  execFileSync('callgrind_control', [...args, String(pid)], { stdio: 'ignore' });
+}
+
+/** Instructions per request of each route, counted by callgrind over exactly CALLGRIND_REQUESTS requests. */
+async function callgrindVariant(variant: Variant, env: NodeJS.ProcessEnv): Promise<Partial<Record<Route, number>>> {
+  const dir = join(repo, 'bench-results/callgrind');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const server = await startServer(variant, env, join(dir, 'cg.out'));
+  const base = `http://127.0.0.1:${server.port}`;
+  const out: Partial<Record<Route, number>> = {};
+  try {
+    for (const route of CALLGRIND_ROUTES) {
+      await load(base + route, { amount: 1500, connections: 4 }); // JIT warm-up, not instrumented
+      callgrindControl(server.pid, '-i', 'on');
+      await load(base + route, { amount: 200, connections: 4 }); // instrumented warm-up (translation)
+      callgrindControl(server.pid, '-z');
+      await load(base + route, { amount: CALLGRIND_REQUESTS, connections: 4 });
+      callgrindControl(server.pid, '-d');
+      callgrindControl(server.pid, '-i', 'off');
+      const dumps = readdirSync(dir).filter((f) => /^cg\.out\.\d+$/.test(f)).sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+      const text = readFileSync(join(dir, dumps[dumps.length - 1]), 'utf8');
+      const totals = Number(/^totals:\s*(\d+)/m.exec(text)?.[1]);
+      out[route] = totals / CALLGRIND_REQUESTS;
+      log(`callgrind ${variant.padEnd(15)} ${route.padEnd(8)} ${(totals / CALLGRIND_REQUESTS).toFixed(0)} instructions/request`);
+    }
+  } finally {
+    await stopServer(server.child);
+  }
+  return out;
 }
 
 async function getJson(url: string): Promise<Record<string, number>> {
@@ -172,6 +215,12 @@ async function main(): Promise<void> {
       }
     }
 
+    const instructions: Partial<Record<Variant, Partial<Record<Route, number>>>> = {};
+    if (CALLGRIND) {
+      log(`instruction counts with callgrind (${CALLGRIND_REQUESTS} requests per route: ${CALLGRIND_ROUTES.join(', ')})...`);
+      for (const variant of variants) instructions[variant] = await callgrindVariant(variant, env);
+    }
+
     log('microbenchmarks...');
     const micro = JSON.parse((await collect(pinned(0, process.execPath, ['--expose-gc', join(here, 'micro.js')], { ...process.env }))).stdout) as Record<string, unknown>;
 
@@ -187,7 +236,7 @@ async function main(): Promise<void> {
     await stopServer(soakServer.child);
     const soak = { requests: soakLoad.requests, reqPerSec: soakLoad.reqPerSec, heapStartMb: heapStart / 1048576, heapEndMb: heapEnd / 1048576, rssStartMb: rssStart, rssEndMb: rssEnd };
 
-    const report = summarize(measures, runs);
+    const report = summarize(measures, runs, instructions);
     const results = { date: new Date().toISOString(), machine: machine(), settings: { ROUNDS, SECONDS, WARMUP, CONNECTIONS }, perf: PERF_STATUS, taskset: HAS_TASKSET, measures, runs, summary: report, micro, soak, udpSink: { documents: udp.documents, broken: udp.broken } };
     mkdirSync(join(repo, 'bench-results'), { recursive: true });
     writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(results, null, 2));
@@ -217,7 +266,7 @@ interface Row {
   tracesPer1000: number;
 }
 
-function summarize(measures: Measure[], runs: ServerRun[]): Row[] {
+function summarize(measures: Measure[], runs: ServerRun[], callgrind: Partial<Record<Variant, Partial<Record<Route, number>>>>): Row[] {
   const rows: Row[] = [];
   const variants = [...new Set(measures.map((m) => m.variant))];
   for (const route of ROUTES) {
@@ -233,7 +282,10 @@ function summarize(measures: Measure[], runs: ServerRun[]): Row[] {
           }),
         );
       const myRuns = runs.filter((r) => r.variant === variant);
-      const instr = mine.map((m) => m.instructionsPerReq).filter((x): x is number => x !== undefined);
+      const perfInstr = mine.map((m) => m.instructionsPerReq).filter((x): x is number => x !== undefined);
+      const cg = callgrind[variant]?.[route];
+      const cgBase = callgrind.untraced?.[route];
+      const instr = perfInstr.length ? perfInstr : cg !== undefined ? [cg] : [];
       rows.push({
         variant,
         route,
@@ -243,7 +295,7 @@ function summarize(measures: Measure[], runs: ServerRun[]): Row[] {
         cpuUsPerReq: median(mine.map((m) => m.cpuMsPerReq * 1000)),
         instructionsPerReq: instr.length ? median(instr) : undefined,
         rssMb: median(mine.map((m) => m.rssMb)),
-        ratioInstructions: instr.length ? ratio((m) => m.instructionsPerReq) : undefined,
+        ratioInstructions: perfInstr.length ? ratio((m) => m.instructionsPerReq) : cg !== undefined && cgBase ? cg / cgBase : undefined,
         ratioCpu: ratio((m) => m.cpuMsPerReq),
         ratioReqPerSec: ratio((m) => m.reqPerSec),
         ratioP99: ratio((m) => m.p99),
@@ -289,7 +341,7 @@ function markdown(r: { date: string; machine: Record<string, string>; settings: 
   lines.push('## Machine', '');
   for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`);
   lines.push(`- CPU pinning: ${r.taskset ? 'server on CPU 0, autocannon on CPU 1 (taskset)' : 'none (no taskset)'}`);
-  lines.push(`- Instruction counting: ${r.perf.supported ? '`perf stat -e instructions -p <pid>` over each measured window' : `**not supported on this kernel** (\`perf stat -e instructions\` says: ${r.perf.detail.replace(/\n/g, ' ')}), so the steady measure is server CPU time per request (utime + stime of the server process over the window, /proc)`}`, '');
+  lines.push(`- Instruction counting: ${r.perf.supported ? '`perf stat -e instructions -p <pid>` over each measured window' : `**perf cannot count instructions here** (\`perf stat -e instructions\` says: ${r.perf.detail.replace(/\n/g, ' ')}). Instead, \`instr/req\` is counted by valgrind's callgrind on the server process (deterministic, unaffected by the host's CPU steal) over exactly ${CALLGRIND_REQUESTS} requests per route after warm-up, for ${CALLGRIND_ROUTES.join(' and ')}; the CPU-time columns (utime + stime of the server over each window, /proc) are the fallback for every route`}`, '');
   lines.push('## The same NestJS 12 app (Express), per variant and route', '');
   lines.push('Ratios are to the untraced app in the same round, median over rounds. `traces/1000` counts what the local sinks received (UDP segments; OTLP root spans) per 1,000 requests sent, so a variant that silently stops tracing cannot look fast.', '');
   lines.push('| route | variant | req/s | p50 ms | p99 ms | CPU µs/req | instr/req | RSS MB | ×instr | ×CPU | ×req/s | ×p99 | traces/1000 |');

@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+
 import { createBenchApp } from './app.js';
 import { VARIANTS, type Variant } from './variants.js';
 
@@ -8,7 +10,7 @@ if (process.env.BENCH_ALS_ONLY === '1') {
   // Diagnostic: the untraced app with one AsyncLocalStorage entered per request, nothing else.
   const { AsyncLocalStorage } = await import('node:async_hooks');
   const als = new AsyncLocalStorage<object>();
-  const server = app.getHttpServer() as import('node:http').Server;
+  const server = app.getHttpServer() as Server;
   const [listener] = server.listeners('request') as ((...a: unknown[]) => void)[];
   server.removeAllListeners('request');
   server.on('request', (req, res) => als.run({}, () => listener.call(server, req, res)));

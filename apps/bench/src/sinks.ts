@@ -40,15 +40,22 @@ export class UdpSink {
 
 /** An OTLP/HTTP (JSON) endpoint that counts root spans, one per traced request. */
 export class OtlpSink {
-  rootSpans = 0;
-  spans = 0;
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    private readonly counts: { rootSpans: number; spans: number },
   ) {}
 
+  get rootSpans(): number {
+    return this.counts.rootSpans;
+  }
+
+  get spans(): number {
+    return this.counts.spans;
+  }
+
   static async start(): Promise<OtlpSink> {
-    let sink!: OtlpSink;
+    const counts = { rootSpans: 0, spans: 0 };
     const server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -60,8 +67,8 @@ export class OtlpSink {
           for (const rs of body.resourceSpans ?? [])
             for (const ss of rs.scopeSpans ?? [])
               for (const span of ss.spans ?? []) {
-                sink.spans++;
-                if (!span.parentSpanId) sink.rootSpans++;
+                counts.spans++;
+                if (!span.parentSpanId) counts.rootSpans++;
               }
         } catch {
           // not JSON: ignored
@@ -71,8 +78,7 @@ export class OtlpSink {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
-    sink = new OtlpSink(server, `http://127.0.0.1:${port}/v1/traces`);
-    return sink;
+    return new OtlpSink(server, `http://127.0.0.1:${port}/v1/traces`, counts);
   }
 
   close(): Promise<void> {

@@ -27,11 +27,11 @@ export class TestDaemon {
     readonly host: string,
   ) {}
 
-  static async start(type: 'udp4' | 'udp6' = 'udp4', receiveBuffer = 0): Promise<TestDaemon> {
+  static async start(type: 'udp4' | 'udp6' = 'udp4', receiveBuffer = 8 * 1024 * 1024): Promise<TestDaemon> {
     const socket = createSocket(type);
     const host = type === 'udp4' ? '127.0.0.1' : '::1';
     await new Promise<void>((resolve) => socket.bind(0, host, resolve));
-    // The system's default receive buffer unless a test asks for another size.
+    // A large receive buffer (the sender shares this event loop), unless a test asks for the default (0).
     try {
       if (receiveBuffer > 0) socket.setRecvBufferSize(receiveBuffer);
     } catch {
