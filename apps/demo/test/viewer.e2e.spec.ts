@@ -1,0 +1,142 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import type { INestApplication } from '@nestjs/common';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { LocalDaemon } from '@xrayjs/local-daemon';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createSocket } from 'node:dgram';
+
+import { createDemoApp } from '../src/app.factory.js';
+import { request } from './http-client.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Documents in the exact shape the official SDKs send: a service that calls another and a database. */
+function downstreamDocuments(now: number): object[] {
+  const traceId = `1-${Math.floor(now).toString(16)}-${'ab'.repeat(12)}`;
+  return [
+    {
+      name: 'checkout', id: '1000000000000001', trace_id: traceId, start_time: now, end_time: now + 0.12, in_progress: false,
+      http: { request: { method: 'POST', url: 'https://shop.example.com/checkout' }, response: { status: 200 } },
+      aws: { xray: { sdk: 'X-Ray for Python', sdk_version: '2.15.0' } },
+      subsegments: [
+        { name: 'payments', id: '1000000000000002', start_time: now + 0.01, end_time: now + 0.08, in_progress: false, namespace: 'remote', traced: true,
+          http: { request: { method: 'POST', url: 'http://payments.internal/charge' }, response: { status: 200 } } },
+        { name: 'orders-db', id: '1000000000000003', start_time: now + 0.085, end_time: now + 0.1, in_progress: false, namespace: 'remote',
+          sql: { url: 'postgresql://db.internal:5432/orders', database_type: 'PostgreSQL', sanitized_query: 'INSERT INTO orders VALUES ($1)' } },
+      ],
+    },
+    {
+      name: 'payments', id: '1000000000000004', trace_id: traceId, parent_id: '1000000000000002', start_time: now + 0.015, end_time: now + 0.075, in_progress: false,
+      http: { request: { method: 'POST', url: 'http://payments.internal/charge' }, response: { status: 200 } },
+      aws: { xray: { sdk: 'X-Ray for Node.js', sdk_version: '3.12.0' } },
+    },
+  ];
+}
+
+describe('trace viewer in headless Chromium, with the demo sending real traces', () => {
+  let daemon: LocalDaemon;
+  let app: INestApplication;
+  let port: number;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
+    process.env.AWS_XRAY_DAEMON_ADDRESS = daemon.daemonAddress;
+    app = await createDemoApp('express', { logger: false });
+    await app.listen(0, '127.0.0.1');
+    port = (app.getHttpServer().address() as { port: number }).port;
+    for (const path of ['/orders/1', '/orders/2', '/orders/42', '/summary', '/prices', '/boom', '/admin']) await request(port, path, { 'x-tenant': 'acme' });
+    // A service map needs downstream calls: send what an SDK of another service would send.
+    const socket = createSocket('udp4');
+    const [host, udpPort] = [daemon.udpAddress.split(':')[0], Number(daemon.udpAddress.split(':')[1])];
+    for (const doc of downstreamDocuments(Date.now() / 1000)) {
+      await new Promise<void>((r) => socket.send(`{"format":"json","version":1}\n${JSON.stringify(doc)}`, udpPort, host, () => r()));
+    }
+    socket.close();
+    await daemon.waitFor((d) => d.store.size >= 9);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+    await daemon?.stop();
+    delete process.env.AWS_XRAY_DAEMON_ADDRESS;
+  });
+
+  it('lists the traces and updates live', async () => {
+    await page.goto(daemon.viewerUrl!);
+    await page.waitForSelector('#trace-list tbody tr');
+    const rows = await page.locator('#trace-list tbody tr').count();
+    expect(rows).toBeGreaterThanOrEqual(8);
+    await expect(page.locator('#trace-list').innerText()).resolves.toContain('/orders/42');
+    await page.screenshot({ path: `${ARTIFACTS}viewer-traces.png`, fullPage: true });
+    // A new request shows up without a reload.
+    await request(port, '/orders/3');
+    await page.waitForFunction(() => document.querySelector('#trace-list')?.textContent?.includes('/orders/3'), undefined, { timeout: 5000 });
+  });
+
+  it('narrows the list with a filter', async () => {
+    await page.fill('input[name=status]', '404');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 1);
+    await expect(page.locator('#trace-list tbody').innerText()).resolves.toContain('/orders/42');
+    await page.click('#reset');
+    await page.check('input[name=errors]');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 3);
+    const text = await page.locator('#trace-list tbody').innerText();
+    expect(text).toContain('/boom');
+    expect(text).toContain('/admin');
+    await page.click('#reset');
+    await page.fill('input[name=annotation]', 'order_id=2');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 1);
+    await expect(page.locator('#trace-list tbody').innerText()).resolves.toContain('/orders/2');
+    await page.click('#reset');
+  });
+
+  it('opens a trace with its nested timeline and details', async () => {
+    await page.waitForSelector('#trace-list tbody tr');
+    await page.locator('#trace-list tbody tr', { hasText: '/prices' }).first().click();
+    await page.waitForSelector('#timeline .row');
+    const names = await page.locator('#timeline .name').allInnerTexts();
+    expect(names[0]).toContain('xrayjs-demo');
+    expect(names.filter((n) => n.includes('InventoryService.priceOf'))).toHaveLength(3);
+    // Subsegments are indented under their segment.
+    const indents = await page.locator('#timeline .name').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.paddingLeft));
+    expect(indents[0]).toBe('8px');
+    expect(indents.slice(1).every((p) => p === '24px')).toBe(true);
+    await page.screenshot({ path: `${ARTIFACTS}viewer-trace.png`, fullPage: true });
+
+    await page.goto(`${daemon.viewerUrl}#/traces`);
+    await page.waitForSelector('#trace-list tbody tr');
+    await page.locator('#trace-list tbody tr', { hasText: '/boom' }).first().click();
+    await page.waitForSelector('#timeline .row');
+    await page.locator('#timeline .name', { hasText: 'AppController.boom' }).click();
+    const details = await page.locator('#details').innerText();
+    expect(details).toContain('Error: kaboom');
+    expect(details).toMatch(/app\.controller\.ts/);
+  });
+
+  it('draws the service map with the demo and the downstream edges', async () => {
+    await page.goto(`${daemon.viewerUrl}#/map`);
+    await page.waitForSelector('#service-map .node');
+    const nodes = await page.locator('#service-map .node').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-node')}:${e.getAttribute('data-type')}`));
+    expect(nodes).toEqual(expect.arrayContaining(['xrayjs-demo:service', 'checkout:service', 'payments:service', 'orders-db:database']));
+    const edges = await page.locator('#service-map .edge').evaluateAll((els) => els.map((e) => `${e.getAttribute('data-from')}->${e.getAttribute('data-to')}`));
+    expect(edges).toEqual(expect.arrayContaining(['checkout->payments', 'checkout->orders-db']));
+    const label = await page.locator('#service-map .edge[data-to="orders-db"] text').innerHTML();
+    expect(label).toContain('1 req');
+    await page.screenshot({ path: `${ARTIFACTS}viewer-map.png`, fullPage: true });
+  });
+});

@@ -1,0 +1,373 @@
+import { createSocket, type Socket } from 'node:dgram';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { parseDatagram, type Rejection, type SegmentDocument } from './protocol.js';
+import { getSamplingRules, getSamplingTargets, isInvalidRequest, type DefaultRule } from './sampling-api.js';
+import { buildServiceMap } from './service-map.js';
+import { TraceStore, type TraceQuery, type TraceSummary } from './trace-store.js';
+
+/** Options of the local daemon. */
+export interface LocalDaemonOptions {
+  /**
+   * Where SDKs send: `host:port` (UDP and TCP) or `tcp:host:port udp:host:port`. Port 0 picks free
+   * ports. @default AWS_XRAY_DAEMON_ADDRESS, else '127.0.0.1:2000'
+   */
+  address?: string;
+  /** Viewer host. @default '127.0.0.1' */
+  viewerHost?: string;
+  /** Viewer port; 0 picks a free one, `false` serves no viewer. @default 2001 */
+  viewerPort?: number | false;
+  /** Traces kept; the oldest are evicted past it. @default 1000 */
+  maxTraces?: number;
+  /** Also append every accepted document to this file (JSON lines), and load it at start. */
+  file?: string;
+  /** The default sampling rule handed to SDKs. @default { fixedRate: 0.05, reservoirSize: 1 } */
+  samplingRule?: Partial<DefaultRule>;
+}
+
+/** Counters of the daemon. */
+export interface DaemonStats {
+  datagrams: number;
+  accepted: number;
+  rejected: number;
+  evicted: number;
+  traces: number;
+  samplingRuleRequests: number;
+  samplingTargetRequests: number;
+}
+
+const VIEWER_DIR = fileURLToPath(new URL('../viewer/', import.meta.url));
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+const MAX_REJECTIONS = 100;
+
+function parseAddress(text: string): { udp: { host: string; port: number }; tcp: { host: string; port: number } } {
+  const one = (t: string) => {
+    const i = t.lastIndexOf(':');
+    if (i <= 0 || !/^\d+$/.test(t.slice(i + 1))) throw new Error(`invalid address "${t}": use host:port`);
+    return { host: t.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(t.slice(i + 1)) };
+  };
+  const parts = text.trim().split(/\s+/);
+  if (parts.length === 1) return { udp: one(parts[0]), tcp: one(parts[0]) };
+  const udp = parts.find((p) => p.startsWith('udp:'));
+  const tcp = parts.find((p) => p.startsWith('tcp:'));
+  if (parts.length !== 2 || !udp || !tcp) throw new Error(`invalid address "${text}": use host:port or "tcp:host:port udp:host:port"`);
+  return { udp: one(udp.slice(4)), tcp: one(tcp.slice(4)) };
+}
+
+/**
+ * A local stand-in for the AWS X-Ray daemon: it reads segment documents over UDP exactly as the
+ * daemon does, answers the sampling API on TCP with the default rule, assembles traces in memory
+ * (bounded) and serves a viewer and a JSON API. Start it in-process for tests, or with `xray-local`.
+ *
+ * @example const daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
+ */
+export class LocalDaemon {
+  readonly store: TraceStore;
+  readonly rejections: Rejection[] = [];
+  private readonly counters = { datagrams: 0, accepted: 0, rejected: 0, samplingRuleRequests: 0, samplingTargetRequests: 0 };
+  private readonly rule: DefaultRule;
+  private udp!: Socket;
+  private tcp!: Server;
+  private viewer: Server | undefined;
+  private readonly listeners = new Set<ServerResponse>();
+  private readonly waiters = new Set<() => void>();
+  private notifyTimer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly options: LocalDaemonOptions) {
+    this.store = new TraceStore(options.maxTraces ?? 1000);
+    this.rule = { fixedRate: options.samplingRule?.fixedRate ?? 0.05, reservoirSize: options.samplingRule?.reservoirSize ?? 1 };
+  }
+
+  /** Starts the UDP listener, the sampling API and the viewer. */
+  static async start(options: LocalDaemonOptions = {}): Promise<LocalDaemon> {
+    const daemon = new LocalDaemon(options);
+    await daemon.listen();
+    return daemon;
+  }
+
+  private async listen(): Promise<void> {
+    const address = parseAddress(this.options.address ?? process.env.AWS_XRAY_DAEMON_ADDRESS ?? '127.0.0.1:2000');
+    if (this.options.file && existsSync(this.options.file)) this.load(this.options.file);
+
+    this.udp = createSocket(address.udp.host.includes(':') ? 'udp6' : 'udp4');
+    this.udp.on('message', (msg) => this.receive(msg));
+    await new Promise<void>((resolve, reject) => {
+      this.udp.once('error', reject);
+      this.udp.bind(address.udp.port, address.udp.host, () => {
+        this.udp.off('error', reject);
+        resolve();
+      });
+    });
+    try {
+      this.udp.setRecvBufferSize(8 * 1024 * 1024);
+    } catch {
+      // the system default
+    }
+    this.udp.on('error', () => {});
+
+    this.tcp = createServer((req, res) => void this.sampling(req, res));
+    await listen(this.tcp, address.tcp.port, address.tcp.host);
+
+    if (this.options.viewerPort !== false) {
+      this.viewer = createServer((req, res) => void this.serveViewer(req, res));
+      await listen(this.viewer, this.options.viewerPort ?? 2001, this.options.viewerHost ?? '127.0.0.1');
+    }
+  }
+
+  /** `host:port` the daemon reads UDP on. */
+  get udpAddress(): string {
+    const a = this.udp.address();
+    return `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** `host:port` of the sampling API. */
+  get tcpAddress(): string {
+    const a = this.tcp.address() as { address: string; port: number };
+    return `${a.address}:${a.port}`;
+  }
+
+  /** The value for an SDK's `AWS_XRAY_DAEMON_ADDRESS`. */
+  get daemonAddress(): string {
+    return `tcp:${this.tcpAddress} udp:${this.udpAddress}`;
+  }
+
+  /** The viewer's URL. */
+  get viewerUrl(): string | undefined {
+    const a = this.viewer?.address() as { address: string; port: number } | undefined;
+    return a ? `http://${a.address}:${a.port}/` : undefined;
+  }
+
+  stats(): DaemonStats {
+    return { ...this.counters, evicted: this.store.evicted, traces: this.store.size };
+  }
+
+  /** Trace summaries, newest first. */
+  traces(query?: TraceQuery): TraceSummary[] {
+    return this.store.query(query);
+  }
+
+  /** A trace with its assembled segment trees. */
+  trace(id: string) {
+    const trace = this.store.get(id);
+    return trace ? { id, summary: trace.summary(), segments: trace.assemble() } : undefined;
+  }
+
+  /** The service map of the traces kept. */
+  serviceMap() {
+    return buildServiceMap(this.store.all());
+  }
+
+  /** Resolves once `predicate` holds (checked on every accepted document), or rejects after `timeoutMs`. */
+  waitFor(predicate: (daemon: LocalDaemon) => boolean, timeoutMs = 5000): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!predicate(this)) return;
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`LocalDaemon.waitFor: not satisfied after ${timeoutMs} ms (${this.store.size} traces)`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+
+  /** Resolves once `count` traces are kept. */
+  waitForTraces(count: number, timeoutMs?: number): Promise<void> {
+    return this.waitFor((d) => d.store.size >= count, timeoutMs);
+  }
+
+  /** Forgets all traces and rejections. */
+  clear(): void {
+    this.store.clear();
+    this.rejections.length = 0;
+    this.notify();
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.notifyTimer);
+    for (const res of this.listeners) res.end();
+    this.listeners.clear();
+    await Promise.all([
+      new Promise<void>((r) => this.udp.close(() => r())),
+      close(this.tcp),
+      this.viewer ? close(this.viewer) : Promise.resolve(),
+    ]);
+  }
+
+  /** Handles one datagram; never throws. */
+  receive(message: Buffer): void {
+    this.counters.datagrams++;
+    let result: ReturnType<typeof parseDatagram>;
+    try {
+      result = parseDatagram(message);
+    } catch (e) {
+      result = { rejection: { bytes: message.length, reason: `unreadable: ${(e as Error).message}`, excerpt: '' } };
+    }
+    if ('rejection' in result) {
+      this.counters.rejected++;
+      this.rejections.push({ at: Date.now(), ...result.rejection });
+      if (this.rejections.length > MAX_REJECTIONS) this.rejections.shift();
+    } else {
+      this.accept(result.doc);
+      if (this.options.file) {
+        try {
+          appendFileSync(this.options.file, `${JSON.stringify(result.doc)}\n`);
+        } catch {
+          // persistence is best effort; the trace is kept in memory
+        }
+      }
+    }
+    this.notify();
+  }
+
+  private accept(doc: SegmentDocument): void {
+    this.counters.accepted++;
+    this.store.add(doc);
+    for (const check of [...this.waiters]) check();
+  }
+
+  private load(file: string): void {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        this.store.add(JSON.parse(line) as SegmentDocument);
+      } catch {
+        // a torn last line is skipped
+      }
+    }
+  }
+
+  /** Live updates for the viewer, at most ten a second. */
+  private notify(): void {
+    if (this.notifyTimer || this.listeners.size === 0) return;
+    this.notifyTimer = setTimeout(() => {
+      this.notifyTimer = undefined;
+      const data = `event: update\ndata: ${JSON.stringify(this.stats())}\n\n`;
+      for (const res of this.listeners) res.write(data);
+    }, 100);
+    this.notifyTimer.unref();
+  }
+
+  private async sampling(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (req.method !== 'POST' || (req.url !== '/GetSamplingRules' && req.url !== '/SamplingTargets')) {
+        return send(404, { message: `The local daemon answers POST /GetSamplingRules and POST /SamplingTargets, not ${req.method} ${req.url}` });
+      }
+      const text = await readBody(req);
+      let body: unknown;
+      try {
+        body = text.trim() === '' ? undefined : JSON.parse(text);
+      } catch {
+        return send(400, { __type: 'InvalidRequestException', message: 'the request body is not JSON' });
+      }
+      if (req.url === '/GetSamplingRules') {
+        this.counters.samplingRuleRequests++;
+        return send(200, getSamplingRules(this.rule, body));
+      }
+      this.counters.samplingTargetRequests++;
+      return send(200, getSamplingTargets(this.rule, body, Math.floor(Date.now() / 1000)));
+    } catch (e) {
+      if (isInvalidRequest(e)) return send(400, { __type: 'InvalidRequestException', message: e.message });
+      return send(500, { message: String(e) });
+    }
+  }
+
+  private async serveViewer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://viewer');
+    const json = (body: unknown, status = 200) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(JSON.stringify(body));
+    };
+    try {
+      if (url.pathname === '/api/traces') {
+        const q = url.searchParams;
+        const num = (k: string) => (q.get(k) ? Number(q.get(k)) : undefined);
+        return json({
+          traces: this.traces({
+            service: q.get('service') || undefined,
+            status: q.get('status') || undefined,
+            errors: q.get('errors') === '1' || q.get('errors') === 'true',
+            annotation: q.get('annotation') || undefined,
+            from: num('from'),
+            to: num('to'),
+            limit: num('limit') ?? 500,
+          }),
+          services: [...new Set(this.store.all().flatMap((t) => t.summary().services))].sort(),
+          stats: this.stats(),
+        });
+      }
+      const traceMatch = /^\/api\/traces\/([^/]+)$/.exec(url.pathname);
+      if (traceMatch) {
+        const trace = this.trace(decodeURIComponent(traceMatch[1]));
+        return trace ? json(trace) : json({ message: 'no such trace' }, 404);
+      }
+      if (url.pathname === '/api/map') return json(this.serviceMap());
+      if (url.pathname === '/api/stats') return json({ stats: this.stats(), rejections: this.rejections.slice(-50).reverse() });
+      if (url.pathname === '/api/clear' && req.method === 'POST') {
+        this.clear();
+        return json({ ok: true });
+      }
+      if (url.pathname === '/api/events') {
+        res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+        res.write(`event: update\ndata: ${JSON.stringify(this.stats())}\n\n`);
+        this.listeners.add(res);
+        req.on('close', () => this.listeners.delete(res));
+        return;
+      }
+      const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+      if (!/^[a-z0-9-]+\.(html|js|css|svg)$/.test(file)) return json({ message: 'not found' }, 404);
+      const body = readFileSync(VIEWER_DIR + file);
+      res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
+      res.end(body);
+    } catch (e) {
+      json({ message: String(e) }, (e as { code?: string }).code === 'ENOENT' ? 404 : 500);
+    }
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections?.();
+  return new Promise((r) => server.close(() => r()));
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > 1024 * 1024) {
+        reject(new Error('request body over 1 MB'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,243 @@
+// The local X-Ray viewer: plain ES modules, no build step, no external assets.
+const app = document.getElementById('app');
+const state = { filters: { service: '', status: '', errors: false, annotation: '', range: '' }, selected: null };
+
+const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const ms = (seconds) => (seconds * 1000 >= 100 ? (seconds * 1000).toFixed(0) : (seconds * 1000).toFixed(1)) + ' ms';
+const time = (epoch) => new Date(epoch * 1000).toLocaleTimeString();
+const api = async (path) => (await fetch(path, { cache: 'no-store' })).json();
+
+function flags(d) {
+  const out = [];
+  if (d.fault) out.push('<span class="flag fault">fault</span>');
+  if (d.error) out.push('<span class="flag error">error</span>');
+  if (d.throttle) out.push('<span class="flag throttle">throttle</span>');
+  if (d.inProgress || d.in_progress) out.push('<span class="flag progress">in progress</span>');
+  return out.join('') || '<span class="flag ok">ok</span>';
+}
+
+// ------------------------------------------------------------------ trace list
+async function renderTraces() {
+  const f = state.filters;
+  const params = new URLSearchParams();
+  if (f.service) params.set('service', f.service);
+  if (f.status) params.set('status', f.status);
+  if (f.errors) params.set('errors', '1');
+  if (f.annotation) params.set('annotation', f.annotation);
+  if (f.range) params.set('from', String(Date.now() / 1000 - Number(f.range)));
+  const data = await api(`/api/traces?${params}`);
+  if (location.hash && !location.hash.startsWith('#/traces')) return;
+  const options = ['<option value="">all services</option>', ...data.services.map((s) => `<option ${s === f.service ? 'selected' : ''}>${esc(s)}</option>`)].join('');
+  const rows = data.traces.map((t) => `
+    <tr data-trace="${esc(t.id)}">
+      <td>${time(t.start)}</td><td>${esc(t.service)}</td><td>${esc(t.method ?? '')}</td>
+      <td class="url" title="${esc(t.url)}">${esc(t.url ?? '')}</td><td>${esc(t.status ?? '')}</td>
+      <td>${ms(t.duration)}</td><td>${flags(t)}</td>
+      <td class="ann">${esc(Object.entries(t.annotations).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
+      <td class="muted">${esc(t.id)}</td>
+    </tr>`).join('');
+  app.innerHTML = `
+    <h1>Traces <span class="muted">(${data.traces.length} shown, ${data.stats.traces} kept)</span></h1>
+    <div class="panel">
+      <form class="filters" id="filters">
+        <label>Service<select name="service">${options}</select></label>
+        <label>Status<input name="status" placeholder="200, 4xx, 5xx" size="8" value="${esc(f.status)}"></label>
+        <label>Annotation<input name="annotation" placeholder="key=value" size="18" value="${esc(f.annotation)}"></label>
+        <label>Time range<select name="range">
+          ${[['', 'all'], ['300', 'last 5 minutes'], ['900', 'last 15 minutes'], ['3600', 'last hour']].map(([v, l]) => `<option value="${v}" ${v === f.range ? 'selected' : ''}>${l}</option>`).join('')}
+        </select></label>
+        <label><span>&nbsp;</span><span><input type="checkbox" name="errors" ${f.errors ? 'checked' : ''}> errors only</span></label>
+        <button class="primary" type="submit">Filter</button>
+        <button type="button" id="reset">Reset</button>
+      </form>
+    </div>
+    ${data.traces.length ? `<table id="trace-list"><thead><tr><th>Time</th><th>Service</th><th>Method</th><th>URL</th><th>Status</th><th>Duration</th><th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>`
+      : '<div class="panel empty">No traces yet. Point an SDK at this daemon and make a request.</div>'}`;
+  const form = document.getElementById('filters');
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const fd = new FormData(form);
+    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on' };
+    renderTraces();
+  });
+  document.getElementById('reset').addEventListener('click', () => {
+    state.filters = { service: '', status: '', errors: false, annotation: '', range: '' };
+    renderTraces();
+  });
+  for (const tr of app.querySelectorAll('tr[data-trace]')) tr.addEventListener('click', () => (location.hash = `#/trace/${tr.dataset.trace}`));
+}
+
+// ------------------------------------------------------------------ one trace
+function flatten(segments) {
+  const rows = [];
+  const walk = (node, depth, service) => {
+    rows.push({ doc: node.doc, depth, service });
+    for (const c of node.children) walk(c, depth + 1, service);
+  };
+  for (const s of segments) walk(s, 0, s.doc.name);
+  return rows;
+}
+
+async function renderTrace(id) {
+  const data = await fetch(`/api/traces/${encodeURIComponent(id)}`).then((r) => (r.ok ? r.json() : null));
+  if (!data) {
+    app.innerHTML = `<div class="panel empty">Trace ${esc(id)} is not kept (evicted, or never received).</div>`;
+    return;
+  }
+  const rows = flatten(data.segments);
+  const start = Math.min(...rows.map((r) => r.doc.start_time));
+  const now = Date.now() / 1000;
+  const end = Math.max(...rows.map((r) => r.doc.end_time ?? now));
+  const span = Math.max(end - start, 1e-6);
+  const s = data.summary;
+  app.innerHTML = `
+    <h1>Trace <span class="muted">${esc(id)}</span></h1>
+    <div class="panel"><dl class="kv">
+      <dt>Service</dt><dd>${esc(s.service)} ${s.services.length > 1 ? `<span class="muted">(+ ${esc(s.services.slice(1).join(', '))})</span>` : ''}</dd>
+      <dt>Request</dt><dd>${esc(s.method ?? '')} ${esc(s.url ?? '')}</dd>
+      <dt>Status</dt><dd>${esc(s.status ?? '')} ${flags(s)}</dd>
+      <dt>Started</dt><dd>${new Date(s.start * 1000).toLocaleString()}</dd>
+      <dt>Duration</dt><dd>${ms(s.duration)}</dd>
+    </dl></div>
+    <div class="timeline" id="timeline">
+      ${rows.map((r, i) => {
+        const d = r.doc;
+        const left = ((d.start_time - start) / span) * 100;
+        const width = (((d.end_time ?? now) - d.start_time) / span) * 100;
+        const cls = ['bar', d.namespace === 'remote' || d.namespace === 'aws' ? 'remote' : '', d.fault ? 'fault' : d.throttle ? 'throttle' : d.error ? 'error' : '', d.in_progress ? 'progress' : ''].join(' ');
+        const kind = d.type === 'subsegment' || r.depth > 0 ? (d.namespace ?? 'subsegment') : 'segment';
+        return `<div class="row ${r.depth === 0 && d.type !== 'subsegment' ? 'segment-row' : ''}" data-row="${i}">
+          <div class="name" style="padding-left:${8 + r.depth * 16}px" title="${esc(d.name)}">${esc(d.name)}<span class="kind">${esc(kind)}</span></div>
+          <div class="track"><div class="${cls}" style="left:${left}%;width:${Math.max(width, 0.2)}%"></div>
+          <span class="ms" style="left:calc(${Math.min(left + width, 92)}% + 4px)">${d.end_time ? ms(d.end_time - d.start_time) : 'in progress'}</span></div>
+        </div>`;
+      }).join('')}
+    </div>
+    <div class="details panel" id="details"><span class="muted">Click a segment or subsegment to see its details.</span></div>`;
+  const select = (i) => {
+    for (const el of app.querySelectorAll('.row.selected')) el.classList.remove('selected');
+    app.querySelector(`[data-row="${i}"]`)?.classList.add('selected');
+    document.getElementById('details').innerHTML = details(rows[i].doc);
+  };
+  for (const el of app.querySelectorAll('[data-row]')) el.addEventListener('click', () => select(Number(el.dataset.row)));
+  select(0);
+}
+
+function details(d) {
+  const section = (title, value) => (value === undefined ? '' : `<h2>${title}</h2><pre>${esc(JSON.stringify(value, null, 2))}</pre>`);
+  const cause = d.cause;
+  let exceptions = '';
+  if (typeof cause === 'string') exceptions = `<h2>Exception</h2><p>Recorded on a subsegment: ${esc(cause)}</p>`;
+  else if (cause?.exceptions?.length) {
+    exceptions = `<h2>Exceptions</h2>${cause.exceptions.map((e) => `<div class="exception"><strong>${esc(e.type ?? 'Error')}</strong>: ${esc(e.message ?? '')} ${e.remote ? '<span class="muted">(remote)</span>' : ''}
+      <div class="stack">${(e.stack ?? []).map((f) => `at ${esc(f.label ?? '<anonymous>')} (${esc(f.path)}:${esc(f.line ?? '')})`).join('<br>')}</div></div>`).join('')}`;
+  }
+  return `<h2>${esc(d.name)} <span class="muted">${esc(d.id)}</span></h2>
+    <dl class="kv"><dt>Start</dt><dd>${new Date(d.start_time * 1000).toISOString()}</dd>
+    <dt>Duration</dt><dd>${d.end_time ? ms(d.end_time - d.start_time) : 'in progress'}</dd>
+    ${d.namespace ? `<dt>Namespace</dt><dd>${esc(d.namespace)}</dd>` : ''}
+    ${d.origin ? `<dt>Origin</dt><dd>${esc(d.origin)}</dd>` : ''}
+    ${d.user ? `<dt>User</dt><dd>${esc(d.user)}</dd>` : ''}
+    <dt>Flags</dt><dd>${flags(d)}</dd></dl>
+    ${exceptions}${section('HTTP', d.http)}${section('SQL', d.sql)}${section('Annotations', d.annotations)}${section('Metadata', d.metadata)}${section('AWS', d.aws)}`;
+}
+
+// ------------------------------------------------------------------ service map
+async function renderMap() {
+  const { nodes, edges } = await api('/api/map');
+  if (!location.hash.startsWith('#/map')) return;
+  if (!nodes.length) {
+    app.innerHTML = '<h1>Service map</h1><div class="panel empty">No traces yet.</div>';
+    return;
+  }
+  // Columns by call depth, from the services nothing calls.
+  const depth = new Map();
+  const incoming = new Set(edges.map((e) => e.to));
+  const roots = nodes.filter((n) => !incoming.has(n.id));
+  const queue = (roots.length ? roots : [nodes[0]]).map((n) => [n.id, 0]);
+  while (queue.length) {
+    const [id, d] = queue.shift();
+    if (depth.has(id) && depth.get(id) >= d) continue;
+    depth.set(id, d);
+    if (d > nodes.length) continue;
+    for (const e of edges) if (e.from === id) queue.push([e.to, d + 1]);
+  }
+  for (const n of nodes) if (!depth.has(n.id)) depth.set(n.id, 0);
+  const columns = new Map();
+  for (const n of nodes) {
+    const d = depth.get(n.id);
+    columns.set(d, [...(columns.get(d) ?? []), n]);
+  }
+  const colWidth = 260;
+  const rowHeight = 130;
+  const height = Math.max(...[...columns.values()].map((c) => c.length)) * rowHeight + 40;
+  const width = Math.max(columns.size * colWidth + 80, 600);
+  const pos = new Map();
+  for (const [d, list] of columns) list.forEach((n, i) => pos.set(n.id, { x: 110 + d * colWidth, y: 70 + i * rowHeight }));
+  const color = (n) => (n.errorRate > 0.5 ? 'var(--fault)' : n.errorRate > 0 ? 'var(--error)' : 'var(--ok)');
+  const fill = { service: '#e8f1fb', remote: '#f1ebfb', database: '#fdf3e3', aws: '#fff4e5' };
+  app.innerHTML = `<h1>Service map <span class="muted">(${nodes.length} nodes, ${edges.length} edges)</span></h1>
+  <svg class="map" id="service-map" viewBox="0 0 ${width} ${height}" height="${height}">
+    <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#879596"/></marker></defs>
+    ${edges.map((e) => {
+      const a = pos.get(e.from); const b = pos.get(e.to);
+      if (!a || !b) return '';
+      const dx = b.x - a.x; const dy = b.y - a.y; const len = Math.hypot(dx, dy) || 1;
+      const x1 = a.x + (dx / len) * 34, y1 = a.y + (dy / len) * 34, x2 = b.x - (dx / len) * 36, y2 = b.y - (dy / len) * 36;
+      return `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}"><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" marker-end="url(#arrow)"/>
+        <text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 6}">${e.requests} req · ${e.meanMs.toFixed(1)} ms · ${(e.errorRate * 100).toFixed(0)}% err</text></g>`;
+    }).join('')}
+    ${nodes.map((n) => {
+      const p = pos.get(n.id);
+      return `<g class="node" data-node="${esc(n.id)}" data-type="${n.type}"><circle cx="${p.x}" cy="${p.y}" r="32" fill="${fill[n.type] ?? '#eee'}" stroke="${color(n)}"/>
+        <text x="${p.x}" y="${p.y + 50}">${esc(n.name)}</text>
+        <text x="${p.x}" y="${p.y + 4}" class="muted">${n.type === 'service' ? '' : n.type}</text>
+        <text x="${p.x}" y="${p.y + 66}" fill="#5f6b7a">${n.requests} · ${n.meanMs.toFixed(1)} ms</text></g>`;
+    }).join('')}
+  </svg>`;
+}
+
+// ------------------------------------------------------------------ rejected datagrams
+async function renderRejected() {
+  const { stats, rejections } = await api('/api/stats');
+  app.innerHTML = `<h1>Rejected datagrams <span class="muted">(${stats.rejected} of ${stats.datagrams})</span></h1>
+    ${rejections.length ? `<table id="rejections"><thead><tr><th>Time</th><th>Bytes</th><th>Reason</th><th>Start of the datagram</th></tr></thead><tbody>
+    ${rejections.map((r) => `<tr><td>${new Date(r.at).toLocaleTimeString()}</td><td>${r.bytes}</td><td>${esc(r.reason)}</td><td class="url"><code>${esc(r.excerpt)}</code></td></tr>`).join('')}</tbody></table>`
+      : '<div class="panel empty">Every datagram so far was accepted.</div>'}`;
+}
+
+// ------------------------------------------------------------------ routing and live updates
+function route() {
+  const hash = location.hash || '#/traces';
+  for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', hash.startsWith(`#/${a.dataset.nav}`) || (a.dataset.nav === 'traces' && hash.startsWith('#/trace/')));
+  if (hash.startsWith('#/trace/')) return renderTrace(decodeURIComponent(hash.slice(8)));
+  if (hash.startsWith('#/map')) return renderMap();
+  if (hash.startsWith('#/rejected')) return renderRejected();
+  return renderTraces();
+}
+
+window.addEventListener('hashchange', route);
+route();
+
+const live = document.getElementById('live');
+const events = new EventSource('/api/events');
+let pending = false;
+events.addEventListener('update', (e) => {
+  const stats = JSON.parse(e.data);
+  const badge = document.getElementById('rejected-count');
+  badge.textContent = stats.rejected;
+  badge.classList.toggle('warn', stats.rejected > 0);
+  const hash = location.hash || '#/traces';
+  if (pending || hash.startsWith('#/trace/')) return;
+  pending = true;
+  // Re-render the list or the map, but never while the user types in a filter.
+  setTimeout(() => {
+    pending = false;
+    if (document.activeElement && document.activeElement.closest && document.activeElement.closest('form')) return;
+    if (hash.startsWith('#/traces') || hash === '#/traces' || !location.hash) renderTraces();
+    else if (hash.startsWith('#/map')) renderMap();
+    else if (hash.startsWith('#/rejected')) renderRejected();
+  }, 150);
+});
+events.addEventListener('open', () => live.classList.remove('off'));
+events.addEventListener('error', () => live.classList.add('off'));
