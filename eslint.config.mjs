@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '**/*.cjs', '**/*.mjs'] },
@@ -31,6 +32,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The viewer runs in the browser, as plain ES modules.
+    files: ['packages/local-daemon/viewer/**/*.js'],
+    languageOptions: { globals: globals.browser, sourceType: 'module' },
   },
   {
     files: ['**/test/**/*.ts', '**/*.spec.ts'],
