@@ -165,7 +165,7 @@ export class LocalDaemon {
     return buildServiceMap(this.store.all());
   }
 
-  /** Resolves once `predicate` holds (checked on every accepted document), or rejects after `timeoutMs`. */
+  /** Resolves once `predicate` holds (checked after every datagram), or rejects after `timeoutMs`. */
   waitFor(predicate: (daemon: LocalDaemon) => boolean, timeoutMs = 5000): Promise<void> {
     if (predicate(this)) return Promise.resolve();
     return new Promise((resolve, reject) => {
@@ -229,13 +229,13 @@ export class LocalDaemon {
         }
       }
     }
+    for (const check of [...this.waiters]) check();
     this.notify();
   }
 
   private accept(doc: SegmentDocument): void {
     this.counters.accepted++;
     this.store.add(doc);
-    for (const check of [...this.waiters]) check();
   }
 
   private load(file: string): void {
