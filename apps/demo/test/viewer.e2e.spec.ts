@@ -57,8 +57,10 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     for (const doc of downstreamDocuments(Date.now() / 1000)) {
       await new Promise<void>((r) => socket.send(`{"format":"json","version":1}\n${JSON.stringify(doc)}`, udpPort, host, () => r()));
     }
+    // And one datagram that is not a valid document: the viewer lists it under "Rejected".
+    await new Promise<void>((r) => socket.send('{"format":"json","version":1}\n{"name": "broken"', udpPort, host, () => r()));
     socket.close();
-    await daemon.waitFor((d) => d.store.size >= 9);
+    await daemon.waitFor((d) => d.store.size >= 9 && d.stats().rejected === 1);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -126,6 +128,14 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     const details = await page.locator('#details').innerText();
     expect(details).toContain('Error: kaboom');
     expect(details).toMatch(/app\.controller\.ts/);
+  });
+
+  it('shows rejected datagrams with the reason', async () => {
+    await page.goto(`${daemon.viewerUrl}#/rejected`);
+    await page.waitForSelector('#rejections tbody tr');
+    await expect(page.locator('#rejected-count').innerText()).resolves.toBe('1');
+    await expect(page.locator('#rejections tbody').innerText()).resolves.toContain('the document is not JSON');
+    await page.screenshot({ path: `${ARTIFACTS}viewer-rejected.png`, fullPage: true });
   });
 
   it('draws the service map with the demo and the downstream edges', async () => {
