@@ -31,7 +31,10 @@ const ONLY = process.env.BENCH_ONLY?.split(',');
 /** Instruction counts with valgrind's callgrind when perf cannot count (deterministic, but slow). */
 const CALLGRIND = (process.env.BENCH_CALLGRIND ?? (PERF_STATUS.supported ? '0' : '1')) === '1';
 const CALLGRIND_ROUTES = (process.env.BENCH_CALLGRIND_ROUTES?.split(',') ?? ['/trivial', '/two']) as Route[];
-const CALLGRIND_REQUESTS = Number(process.env.BENCH_CALLGRIND_REQUESTS ?? 400);
+const CALLGRIND_REQUESTS = Number(process.env.BENCH_CALLGRIND_REQUESTS ?? 600);
+const CALLGRIND_WARMUP = Number(process.env.BENCH_CALLGRIND_WARMUP ?? 4000);
+/** Only redo the callgrind counts, keeping the load results of bench-results/latest.json. */
+const CALLGRIND_ONLY = process.env.BENCH_CALLGRIND_ONLY === '1';
 
 interface Measure {
   round: number;
@@ -127,7 +130,7 @@ async function callgrindVariant(variant: Variant, env: NodeJS.ProcessEnv): Promi
   const out: Partial<Record<Route, number>> = {};
   try {
     // Warm every route first (JIT, then valgrind's translation), so that no route pays for another's.
-    for (const route of CALLGRIND_ROUTES) await load(base + route, { amount: 1500, connections: 4 });
+    for (const route of CALLGRIND_ROUTES) await load(base + route, { amount: CALLGRIND_WARMUP, connections: 4 });
     callgrindControl(server.pid, '-i', 'on');
     for (const route of CALLGRIND_ROUTES) await load(base + route, { amount: 300, connections: 4 });
     for (const route of CALLGRIND_ROUTES) {
@@ -173,11 +176,12 @@ async function main(): Promise<void> {
   const otlp = await OtlpSink.start();
   const env = { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${udp.port}`, BENCH_OTLP_URL: otlp.url, BENCH_PG_URL: pgUrl };
 
-  const measures: Measure[] = [];
-  const runs: ServerRun[] = [];
+  const previous = CALLGRIND_ONLY ? (JSON.parse(readFileSync(join(repo, 'bench-results/latest.json'), 'utf8')) as { measures: Measure[]; runs: ServerRun[]; micro: Record<string, unknown>; soak: Record<string, number>; date: string; settings: Record<string, number> }) : undefined;
+  const measures: Measure[] = previous?.measures ?? [];
+  const runs: ServerRun[] = previous?.runs ?? [];
   const variants = VARIANTS.filter((v) => !ONLY || ONLY.includes(v));
   try {
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= (CALLGRIND_ONLY ? 0 : ROUNDS); round++) {
       // Rotate the order each round so that drift on a shared machine hits every variant alike.
       const order = variants.map((_, i) => variants[(i + round - 1) % variants.length]);
       for (const variant of order) {
@@ -221,6 +225,15 @@ async function main(): Promise<void> {
       for (const variant of variants) instructions[variant] = await callgrindVariant(variant, env);
     }
 
+    if (previous) {
+      const report = summarize(measures, runs, instructions);
+      const results = { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, summary: report, callgrind: instructions };
+      writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(results, null, 2));
+      writeFileSync(join(repo, 'docs/benchmarks.md'), markdown(results));
+      log('rewrote docs/benchmarks.md with new instruction counts');
+      return;
+    }
+
     log('microbenchmarks...');
     const micro = JSON.parse((await collect(pinned(0, process.execPath, ['--expose-gc', join(here, 'micro.js')], { ...process.env }))).stdout) as Record<string, unknown>;
 
@@ -244,7 +257,7 @@ async function main(): Promise<void> {
     const soak = { requests: soakLoad.requests, reqPerSec: soakLoad.reqPerSec, heapStartMb: heapStart / 1048576, heapEndMb: heapEnd / 1048576, rssStartMb: rssStart, rssEndMb: rssEnd };
 
     const report = summarize(measures, runs, instructions);
-    const results = { date: new Date().toISOString(), machine: machine(), settings: { ROUNDS, SECONDS, WARMUP, CONNECTIONS }, perf: PERF_STATUS, taskset: HAS_TASKSET, measures, runs, summary: report, micro, soak, udpSink: { documents: udp.documents, broken: udp.broken } };
+    const results = { date: new Date().toISOString(), machine: machine(), settings: { ROUNDS, SECONDS, WARMUP, CONNECTIONS }, perf: PERF_STATUS, taskset: HAS_TASKSET, measures, runs, summary: report, callgrind: instructions, micro, soak, udpSink: { documents: udp.documents, broken: udp.broken } };
     mkdirSync(join(repo, 'bench-results'), { recursive: true });
     writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(results, null, 2));
     writeFileSync(join(repo, 'docs/benchmarks.md'), markdown(results));
@@ -348,7 +361,7 @@ function markdown(r: { date: string; machine: Record<string, string>; settings: 
   lines.push('## Machine', '');
   for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`);
   lines.push(`- CPU pinning: ${r.taskset ? 'server on CPU 0, autocannon on CPU 1 (taskset)' : 'none (no taskset)'}`);
-  lines.push(`- Instruction counting: ${r.perf.supported ? '`perf stat -e instructions -p <pid>` over each measured window' : `**perf cannot count instructions here** (\`perf stat -e instructions\` says: ${r.perf.detail.replace(/\n/g, ' ')}). Instead, \`instr/req\` is counted by valgrind's callgrind on the server process (deterministic, unaffected by the host's CPU steal) over exactly ${CALLGRIND_REQUESTS} requests per route after warm-up, for ${CALLGRIND_ROUTES.join(' and ')}; the CPU-time columns (utime + stime of the server over each window, /proc) are the fallback for every route`}`, '');
+  lines.push(`- Instruction counting: ${r.perf.supported ? '`perf stat -e instructions -p <pid>` over each measured window' : `**perf cannot count instructions here** (\`perf stat -e instructions\` says: ${r.perf.detail.replace(/\n/g, ' ')}). Instead, \`instr/req\` is counted by valgrind's callgrind on the server process (deterministic, unaffected by the host's CPU steal) over exactly ${CALLGRIND_REQUESTS} requests per route after ${CALLGRIND_WARMUP} uninstrumented and 300 instrumented warm-up requests on every route, for ${CALLGRIND_ROUTES.join(' and ')}; the CPU-time columns (utime + stime of the server over each window, /proc) are the fallback for every route`}`, '');
   lines.push('## The same NestJS 12 app (Express), per variant and route', '');
   lines.push('Ratios are to the untraced app in the same round, median over rounds. `traces/1000` counts what the local sinks received (UDP segments; OTLP root spans) per 1,000 requests sent, so a variant that silently stops tracing cannot look fast.', '');
   lines.push('| route | variant | req/s | p50 ms | p99 ms | CPU µs/req | instr/req | RSS MB | ×instr | ×CPU | ×req/s | ×p99 | traces/1000 |');

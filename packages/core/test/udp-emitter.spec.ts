@@ -193,23 +193,30 @@ describe('UDP emitter over a real socket', () => {
     expect(stats.emitter!.sent + stats.emitter!.failed).toBe(200);
   });
 
-  it('should count and log once when sending fails, and keep the rest of the trace', async () => {
+  it('should count and log once when sending fails, and keep tracing', async () => {
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const deadPort = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
     const errors: string[] = [];
     recorder = new Recorder().configure({
       AWS_XRAY_TRACING_NAME: 'fails',
-      AWS_XRAY_DAEMON_ADDRESS: '127.0.0.1:9', // discard port: sending works
+      AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${deadPort}`,
       SAMPLING: false,
       LOGGER: { error: (m: string) => errors.push(m), warn: () => {} },
     });
     await recorder.ready();
-    // Sending to a broadcast address without SO_BROADCAST fails with EACCES on every send.
-    const emitter = (recorder as unknown as { emitter: { endpoint: { host: string; port: number }; address: string } }).emitter;
-    emitter.address = '255.255.255.255';
-    for (let i = 0; i < 5; i++) recorder.captureSegment('x', () => {});
+    // The socket is connected: once the port is known to be closed, sends fail with ECONNREFUSED.
+    for (let i = 0; i < 20; i++) {
+      expect(recorder.captureSegment('x', () => i)).toBe(i);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await recorder.flush();
-    expect(recorder.stats().emitter!.failed).toBe(5);
+    const stats = recorder.stats().emitter!;
+    expect(stats.failed + stats.socketErrors).toBeGreaterThan(0);
+    expect(stats.sent + stats.failed).toBe(20);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/Failed to send a document to the X-Ray daemon/);
+    expect(errors[0]).toMatch(/Failed to send a document to the X-Ray daemon at 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
   });
 
   it('should resolve a host name and send over IPv6', async () => {

@@ -15,4 +15,6 @@ export interface EmitterStats {
   sent: number;
   failed: number;
   dropped: number;
+  /** Errors the socket reported outside a send (for example: nothing listens on the daemon port). */
+  socketErrors: number;
 }

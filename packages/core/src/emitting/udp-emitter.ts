@@ -33,7 +33,6 @@ const BURST_DATAGRAMS = 32;
 export class UdpEmitter implements SegmentEmitter {
   private socket: Socket | undefined;
   private address: string | undefined;
-  private family: 4 | 6 = 4;
   private resolving: Promise<void> | undefined;
   private queue: string[] = [];
   private burstBytes = 0;
@@ -43,7 +42,7 @@ export class UdpEmitter implements SegmentEmitter {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private closed = false;
-  private readonly counters: EmitterStats = { sent: 0, failed: 0, dropped: 0 };
+  private readonly counters: EmitterStats = { sent: 0, failed: 0, dropped: 0, socketErrors: 0 };
 
   constructor(private readonly endpoint: DaemonEndpoint) {
     this.onSent = this.onSent.bind(this);
@@ -59,15 +58,26 @@ export class UdpEmitter implements SegmentEmitter {
     return this.endpoint;
   }
 
-  /** Resolves the daemon host now (start-up), so that a bad host name shows at once. */
+  /**
+   * Resolves the daemon host and connects the socket (start-up), so that a bad host name shows at
+   * once. A connected socket sends without a look-up per datagram, and learns when nothing listens.
+   */
   async resolve(): Promise<void> {
     if (this.address !== undefined) return;
     this.resolving ??= resolveHost(this.endpoint.host).then(
-      (r) => {
-        this.address = r.address;
-        this.family = r.family;
-        if (this.queue.length > 0) this.scheduleDrain();
-      },
+      (r) =>
+        new Promise<void>((resolve) => {
+          const socket = createSocket(r.family === 6 ? 'udp6' : 'udp4');
+          socket.unref();
+          // Errors not tied to one send (a connected socket learns of ICMP port-unreachable this way).
+          socket.on('error', (e) => this.fail(e, 'socketErrors'));
+          socket.connect(this.endpoint.port, r.address, () => {
+            this.socket = socket;
+            this.address = r.address;
+            if (this.queue.length > 0) this.scheduleDrain();
+            resolve();
+          });
+        }),
       (e: Error) => {
         this.resolving = undefined;
         this.counters.dropped += this.queue.length;
@@ -131,20 +141,12 @@ export class UdpEmitter implements SegmentEmitter {
     this.burstBytes += document.length;
     this.burstCount++;
     try {
-      const socket = (this.socket ??= this.createSocket());
       this.inFlight++;
-      socket.send([HEADER_BYTES, document], this.endpoint.port, this.address, this.onSent);
+      this.socket!.send([HEADER_BYTES, document], this.onSent);
     } catch (e) {
       this.inFlight = Math.max(0, this.inFlight - 1);
       this.fail(e as Error);
     }
-  }
-
-  private createSocket(): Socket {
-    const socket = createSocket(this.family === 6 ? 'udp6' : 'udp4');
-    socket.unref();
-    socket.on('error', (e) => this.fail(e));
-    return socket;
   }
 
   private onSent(error: Error | null): void {
@@ -158,8 +160,8 @@ export class UdpEmitter implements SegmentEmitter {
     }
   }
 
-  private fail(error: Error): void {
-    this.counters.failed++;
+  private fail(error: Error, counter: 'failed' | 'socketErrors' = 'failed'): void {
+    this.counters[counter]++;
     diag.error(
       'emit_failed',
       `Failed to send a document to the X-Ray daemon at ${this.endpoint.host}:${this.endpoint.port}: ${error.message}. ` +
