@@ -142,7 +142,9 @@ export async function createBenchApp(variant: Variant, pgUrl: string) {
   const imports: DynamicModule[] = [];
   let work: Work;
   if (variant === 'xrayjs' || variant === 'xrayjs-default') {
-    imports.push(XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: SERVICE_NAME, LOGGER: false, ...(variant === 'xrayjs' ? { SAMPLING: false } : {}) }));
+    // BENCH_DISCARD_DOCUMENTS=1 (diagnostic): documents are made but not sent, to see the emitter's share.
+    const discard = process.env.BENCH_DISCARD_DOCUMENTS === '1' ? { EMITTER: { send() {}, flush: async () => {}, shutdown: async () => {} } } : {};
+    imports.push(XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: SERVICE_NAME, LOGGER: false, ...discard, ...(variant === 'xrayjs' ? { SAMPLING: false } : {}) }));
     work = new DecoratedWork();
   } else if (variant === 'aws-xray-sdk') {
     work = new WrappedWork(awsWrap());

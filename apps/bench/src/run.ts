@@ -219,15 +219,18 @@ async function main(): Promise<void> {
       }
     }
 
-    const instructions: Partial<Record<Variant, Partial<Record<Route, number>>>> = {};
+    const instructions: Partial<Record<Variant, Partial<Record<Route, number>>>> = { ...(previous as { callgrind?: object } | undefined)?.callgrind };
+    let alsFloor: Partial<Record<Route, number>> | undefined = (previous as { alsFloor?: Partial<Record<Route, number>> } | undefined)?.alsFloor;
     if (CALLGRIND) {
       log(`instruction counts with callgrind (${CALLGRIND_REQUESTS} requests per route: ${CALLGRIND_ROUTES.join(', ')})...`);
       for (const variant of variants) instructions[variant] = await callgrindVariant(variant, env);
+      // Diagnostic: the untraced app that only enters one AsyncLocalStorage per request.
+      if (!ONLY || ONLY.includes('als-floor')) alsFloor = await callgrindVariant('untraced', { ...env, BENCH_ALS_ONLY: '1' });
     }
 
     if (previous) {
       const report = summarize(measures, runs, instructions);
-      const results = { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, summary: report, callgrind: instructions };
+      const results = { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, summary: report, callgrind: instructions, alsFloor };
       writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(results, null, 2));
       writeFileSync(join(repo, 'docs/benchmarks.md'), markdown(results));
       log('rewrote docs/benchmarks.md with new instruction counts');
@@ -257,7 +260,7 @@ async function main(): Promise<void> {
     const soak = { requests: soakLoad.requests, reqPerSec: soakLoad.reqPerSec, heapStartMb: heapStart / 1048576, heapEndMb: heapEnd / 1048576, rssStartMb: rssStart, rssEndMb: rssEnd };
 
     const report = summarize(measures, runs, instructions);
-    const results = { date: new Date().toISOString(), machine: machine(), settings: { ROUNDS, SECONDS, WARMUP, CONNECTIONS }, perf: PERF_STATUS, taskset: HAS_TASKSET, measures, runs, summary: report, callgrind: instructions, micro, soak, udpSink: { documents: udp.documents, broken: udp.broken } };
+    const results = { date: new Date().toISOString(), machine: machine(), settings: { ROUNDS, SECONDS, WARMUP, CONNECTIONS }, perf: PERF_STATUS, taskset: HAS_TASKSET, measures, runs, summary: report, callgrind: instructions, alsFloor, micro, soak, udpSink: { documents: udp.documents, broken: udp.broken } };
     mkdirSync(join(repo, 'bench-results'), { recursive: true });
     writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(results, null, 2));
     writeFileSync(join(repo, 'docs/benchmarks.md'), markdown(results));
@@ -354,7 +357,7 @@ function machine(): Record<string, string> {
 
 const f = (x: number | undefined, digits = 2): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 
-function markdown(r: { date: string; machine: Record<string, string>; settings: Record<string, number>; perf: { supported: boolean; detail: string }; taskset: boolean; summary: Row[]; micro: Record<string, unknown>; soak: Record<string, number> }): string {
+function markdown(r: { alsFloor?: Partial<Record<Route, number>>; callgrind?: Partial<Record<Variant, Partial<Record<Route, number>>>>; date: string; machine: Record<string, string>; settings: Record<string, number>; perf: { supported: boolean; detail: string }; taskset: boolean; summary: Row[]; micro: Record<string, unknown>; soak: Record<string, number> }): string {
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
   lines.push(`Measured ${r.date} with \`npm run bench\` (settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}; override with the \`BENCH_*\` environment variables of the same names).`, '');
@@ -368,6 +371,10 @@ function markdown(r: { date: string; machine: Record<string, string>; settings: 
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const row of r.summary) {
     lines.push(`| ${row.route} | ${row.variant} | ${f(row.reqPerSec, 0)} | ${f(row.p50, 0)} | ${f(row.p99, 0)} | ${f(row.cpuUsPerReq, 0)} | ${row.instructionsPerReq === undefined ? 'n/a' : f(row.instructionsPerReq, 0)} | ${f(row.rssMb, 0)} | ${f(row.ratioInstructions)} | ${f(row.ratioCpu)} | ${f(row.ratioReqPerSec)} | ${f(row.ratioP99)} | ${f(row.tracesPer1000, 0)} |`);
+  }
+  if (r.alsFloor && r.callgrind?.untraced) {
+    const floor = CALLGRIND_ROUTES.map((route) => `${route}: ${f(r.alsFloor![route], 0)} instructions/request, ${f((r.alsFloor![route] ?? NaN) / (r.callgrind!.untraced![route] ?? NaN))}× the untraced app`).join('; ');
+    lines.push('', `Diagnostic (callgrind): the untraced app that does nothing but enter one \`AsyncLocalStorage\` per request (\`BENCH_ALS_ONLY=1\`) — ${floor}. On Node 20 any AsyncLocalStorage in use runs a promise hook for every promise; this is the floor under an ALS-based tracer there.`);
   }
   lines.push('', '## Microbenchmarks', '', '```json', JSON.stringify(r.micro, null, 2), '```', '');
   lines.push('## Soak', '', `${r.soak.requests} requests on \`/two\` (xrayjs, 100 % sampling) at ${f(r.soak.reqPerSec, 0)} req/s. Heap after GC: ${f(r.soak.heapStartMb)} MB at the start, ${f(r.soak.heapEndMb)} MB at the end (growth ${f(r.soak.heapEndMb - r.soak.heapStartMb)} MB). RSS ${f(r.soak.rssStartMb, 0)} → ${f(r.soak.rssEndMb, 0)} MB.`, '');
