@@ -186,7 +186,6 @@ export class Recorder {
    */
   beginRequestSegment(request: IncomingRequest): Segment | undefined {
     if (!this.on) return undefined;
-    const cfg = this.cfg!;
     const raw = Array.isArray(request.traceHeader) ? request.traceHeader[0] : request.traceHeader;
     const header = raw ? TraceHeader.fromString(raw) : undefined;
     const name = this.segmentName(request.host);
@@ -197,18 +196,26 @@ export class Recorder {
       service: name,
       serviceType: this.origin,
     });
-    if (segment.isSampled) {
-      const http: HttpRequestData = {
+    if (segment.isSampled && (request.url !== undefined || request.clientIp !== undefined || request.userAgent !== undefined)) {
+      this.setRequest(segment, {
         method: request.method,
         url: request.url,
         client_ip: request.clientIp,
         user_agent: request.userAgent,
         x_forwarded_for: request.xForwardedFor,
-      };
-      segment.setHttpRequest(http);
-      if (cfg.urlsAsAnnotations) copyToAnnotations(segment, segment.http!.request!);
+      });
     }
     return segment;
+  }
+
+  /**
+   * Records the request of a request segment (`http.request`). A web integration can call it only
+   * when the segment is sampled, so that unsampled requests cost no URL building.
+   */
+  setRequest(segment: Segment, request: HttpRequestData): void {
+    if (!segment.isSampled) return;
+    segment.setHttpRequest(request);
+    if (this.cfg?.urlsAsAnnotations && segment.http?.request) copyToAnnotations(segment, segment.http.request);
   }
 
   /** Records the response of a request segment (status flags, content length). */

@@ -84,11 +84,12 @@ export class RequestTracer {
     const method = req.method ?? 'GET';
     const host = headers.host;
     let excluded = false;
-    for (const e of this.exclusions) if (e.test(path, method)) excluded = true;
-
-    const xff = headers['x-forwarded-for'];
-    const forwarded = typeof xff === 'string' && xff.length > 0 ? xff.split(',')[0].trim() : undefined;
-    const proto = (headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+    for (const e of this.exclusions) {
+      if (e.test(path, method)) {
+        excluded = true;
+        break;
+      }
+    }
     const incoming = headers[TRACE_ID_HEADER];
     const traceHeader = Array.isArray(incoming) ? incoming[0] : incoming;
     const segment = recorder.beginRequestSegment({
@@ -97,22 +98,28 @@ export class RequestTracer {
       host,
       method,
       path,
-      url: `${proto}://${host ?? 'localhost'}${rawUrl}`,
-      clientIp: forwarded ?? req.socket.remoteAddress,
-      xForwardedFor: forwarded !== undefined,
-      userAgent: headers['user-agent'],
     });
     if (!segment) return undefined;
+    if (segment.sampled) {
+      // Only sampled requests pay for the URL and client address.
+      const xff = headers['x-forwarded-for'];
+      const forwarded = typeof xff === 'string' && xff.length > 0 ? xff.split(',')[0].trim() : undefined;
+      const proto = (headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+      recorder.setRequest(segment, {
+        method,
+        url: `${proto}://${host ?? 'localhost'}${rawUrl}`,
+        client_ip: forwarded ?? req.socket.remoteAddress,
+        x_forwarded_for: forwarded !== undefined,
+        user_agent: headers['user-agent'],
+      });
+    }
     return this.answer(segment, res);
   }
 
   private answer(segment: Segment, res: ServerResponse): Segment {
     if (!res.headersSent) res.setHeader('X-Amzn-Trace-Id', recorder.responseTraceHeader(segment));
     if (segment.sampled) {
-      let done = false;
       const end = (): void => {
-        if (done) return;
-        done = true;
         try {
           if (res.headersSent) {
             const length = res.getHeader('content-length');
