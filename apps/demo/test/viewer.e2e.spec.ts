@@ -91,8 +91,13 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     expect(elapsed).toBeLessThan(1000);
   });
 
-  it('narrows the list with a filter', async () => {
+  it('narrows the list with a filter, keeping what is typed across live updates', async () => {
     await page.fill('input[name=status]', '404');
+    // A trace arrives while the filter is typed but not applied: the list redraws, the typed value stays.
+    const before = await page.locator('#trace-list tbody tr').count();
+    await request(port, '/summary');
+    await page.waitForFunction((n) => document.querySelectorAll('#trace-list tbody tr').length === n + 1, before, { timeout: 5000 });
+    await expect(page.inputValue('input[name=status]')).resolves.toBe('404');
     await page.click('button[type=submit]');
     await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 1);
     await expect(page.locator('#trace-list tbody').innerText()).resolves.toContain('/orders/42');

@@ -17,30 +17,27 @@ function flags(d) {
 }
 
 // ------------------------------------------------------------------ trace list
-async function renderTraces() {
-  const f = state.filters;
+// The filter form is built once per visit of the page; live updates and filtering only replace the
+// results below it, so a value being typed is never wiped by a refresh. Each request carries a
+// sequence number and only the newest answer is drawn, so a slow refresh cannot undo a filter.
+let listSeq = 0;
+
+function traceQuery(f) {
   const params = new URLSearchParams();
   if (f.service) params.set('service', f.service);
   if (f.status) params.set('status', f.status);
   if (f.errors) params.set('errors', '1');
   if (f.annotation) params.set('annotation', f.annotation);
   if (f.range) params.set('from', String(Date.now() / 1000 - Number(f.range)));
-  const data = await api(`/api/traces?${params}`);
-  if (location.hash && !location.hash.startsWith('#/traces')) return;
-  const options = ['<option value="">all services</option>', ...data.services.map((s) => `<option ${s === f.service ? 'selected' : ''}>${esc(s)}</option>`)].join('');
-  const rows = data.traces.map((t) => `
-    <tr data-trace="${esc(t.id)}">
-      <td>${time(t.start)}</td><td>${esc(t.service)}</td><td>${esc(t.method ?? '')}</td>
-      <td class="url" title="${esc(t.url)}">${esc(t.url ?? '')}</td><td>${esc(t.status ?? '')}</td>
-      <td>${ms(t.duration)}</td><td>${flags(t)}</td>
-      <td class="ann">${esc(Object.entries(t.annotations).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
-      <td class="muted">${esc(t.id)}</td>
-    </tr>`).join('');
-  app.innerHTML = `
-    <h1>Traces <span class="muted">(${data.traces.length} shown, ${data.stats.traces} kept)</span></h1>
+  return params;
+}
+
+function traceForm(f) {
+  return `
+    <h1>Traces <span class="muted" id="trace-count"></span></h1>
     <div class="panel">
       <form class="filters" id="filters">
-        <label>Service<select name="service">${options}</select></label>
+        <label>Service<select name="service"><option value="">all services</option></select></label>
         <label>Status<input name="status" placeholder="200, 4xx, 5xx" size="8" value="${esc(f.status)}"></label>
         <label>Annotation<input name="annotation" placeholder="key=value" size="18" value="${esc(f.annotation)}"></label>
         <label>Time range<select name="range">
@@ -51,8 +48,11 @@ async function renderTraces() {
         <button type="button" id="reset">Reset</button>
       </form>
     </div>
-    ${data.traces.length ? `<table id="trace-list"><thead><tr><th>Time</th><th>Service</th><th>Method</th><th>URL</th><th>Status</th><th>Duration</th><th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>`
-      : '<div class="panel empty">No traces yet. Point an SDK at this daemon and make a request.</div>'}`;
+    <div id="trace-results"></div>`;
+}
+
+function mountTraceForm() {
+  app.innerHTML = traceForm(state.filters);
   const form = document.getElementById('filters');
   form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -62,12 +62,40 @@ async function renderTraces() {
   });
   document.getElementById('reset').addEventListener('click', () => {
     state.filters = { service: '', status: '', errors: false, annotation: '', range: '' };
+    for (const name of ['service', 'status', 'annotation', 'range']) form.elements[name].value = '';
+    form.elements.errors.checked = false;
     renderTraces();
   });
-  for (const tr of app.querySelectorAll('tr[data-trace]')) tr.addEventListener('click', () => (location.hash = `#/trace/${tr.dataset.trace}`));
 }
 
-// ------------------------------------------------------------------ one trace
+async function renderTraces() {
+  const seq = ++listSeq;
+  const f = state.filters;
+  const data = await api(`/api/traces?${traceQuery(f)}`);
+  if (seq !== listSeq) return; // a newer request is on its way
+  if (location.hash && !location.hash.startsWith('#/traces')) return;
+  if (!document.getElementById('filters')) mountTraceForm();
+  const select = document.querySelector('#filters select[name=service]');
+  if (document.activeElement !== select) {
+    const current = select.value || f.service;
+    select.innerHTML = ['<option value="">all services</option>', ...data.services.map((s) => `<option ${s === current ? 'selected' : ''}>${esc(s)}</option>`)].join('');
+  }
+  document.getElementById('trace-count').textContent = `(${data.traces.length} shown, ${data.stats.traces} kept)`;
+  const rows = data.traces.map((t) => `
+    <tr data-trace="${esc(t.id)}">
+      <td>${time(t.start)}</td><td>${esc(t.service)}</td><td>${esc(t.method ?? '')}</td>
+      <td class="url" title="${esc(t.url)}">${esc(t.url ?? '')}</td><td>${esc(t.status ?? '')}</td>
+      <td>${ms(t.duration)}</td><td>${flags(t)}</td>
+      <td class="ann">${esc(Object.entries(t.annotations).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
+      <td class="muted">${esc(t.id)}</td>
+    </tr>`).join('');
+  const results = document.getElementById('trace-results');
+  results.innerHTML = data.traces.length
+    ? `<table id="trace-list"><thead><tr><th>Time</th><th>Service</th><th>Method</th><th>URL</th><th>Status</th><th>Duration</th><th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>`
+    : `<div class="panel empty">${data.stats.traces ? 'No trace matches these filters.' : 'No traces yet. Point an SDK at this daemon and make a request.'}</div>`;
+  for (const tr of results.querySelectorAll('tr[data-trace]')) tr.addEventListener('click', () => (location.hash = `#/trace/${tr.dataset.trace}`));
+}
+
 function flatten(segments) {
   const rows = [];
   const walk = (node, depth, service) => {
@@ -213,6 +241,7 @@ function route() {
   if (hash.startsWith('#/trace/')) return renderTrace(decodeURIComponent(hash.slice(8)));
   if (hash.startsWith('#/map')) return renderMap();
   if (hash.startsWith('#/rejected')) return renderRejected();
+  app.innerHTML = '';
   return renderTraces();
 }
 
@@ -230,10 +259,9 @@ events.addEventListener('update', (e) => {
   const hash = location.hash || '#/traces';
   if (pending || hash.startsWith('#/trace/')) return;
   pending = true;
-  // Re-render the list or the map, but never while the user types in a filter.
+  // Re-draw the list (below its filter form, which keeps what is being typed) or the map.
   setTimeout(() => {
     pending = false;
-    if (document.activeElement && document.activeElement.closest && document.activeElement.closest('form')) return;
     if (hash.startsWith('#/traces') || hash === '#/traces' || !location.hash) renderTraces();
     else if (hash.startsWith('#/map')) renderMap();
     else if (hash.startsWith('#/rejected')) renderRejected();
