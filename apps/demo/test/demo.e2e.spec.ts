@@ -139,6 +139,8 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     const { reply, segment } = await traced('/admin');
     expect(reply.status).toBe(403);
     expect(segment).toMatchObject({ error: true, http: { response: { status: 403 } }, cause: { exceptions: [{ type: 'ForbiddenException' }] } });
+    // The route annotations are set before the guards run (an interceptor would only run after them).
+    expect(segment.annotations).toMatchObject({ http_route: '/admin', nest_controller: 'AppController', nest_handler: 'admin' });
     const ok = await traced('/admin', { 'x-demo-admin': 'yes' });
     expect(ok.reply.status).toBe(200);
     expect(ok.segment).not.toHaveProperty('error');

@@ -16,6 +16,7 @@ import { recorder, registerInternalPath, resolveConfig, type XRayOptions } from 
 import { recordNestExceptions } from './exception-recording.js';
 import { errorFlag } from './http-exception-flag.js';
 import { RequestTracer } from './request-tracer.js';
+import { installRouteAnnotations } from './route-annotations.js';
 import { XRayInterceptor } from './xray.interceptor.js';
 import { MODULE_OPTIONS_TOKEN, XRayConfigurableModule } from './xray.module-definition.js';
 import type { XRayModuleOptions } from './xray-module-options.interface.js';
@@ -43,7 +44,9 @@ const XRAY_CHECKED_OPTIONS = Symbol.for('xrayjs.nestjs.checked-options');
 @Module({
   providers: [
     XRayRecorder,
-    { provide: APP_INTERCEPTOR, useClass: XRayInterceptor },
+    // Route annotations come from a hook in Nest's router (one call per request). Only if it cannot be
+    // installed is the interceptor registered: Nest skips a global enhancer that is null.
+    { provide: APP_INTERCEPTOR, useFactory: (): XRayInterceptor | null => (installRouteAnnotations() ? null : new XRayInterceptor()) },
     {
       provide: XRAY_CHECKED_OPTIONS,
       useFactory: (options?: XRayModuleOptions) => {
