@@ -1,9 +1,9 @@
-import { epochSeconds } from './clock.js';
+import { epochSeconds, formatEpoch, roundEpoch } from './clock.js';
 import { diag } from './diag.js';
 import { buildExceptions, recordedExceptionId, type CauseData } from './exception.js';
 import { newEntityId, newTraceId } from './ids.js';
 import { toJsonSafe } from './json-safe.js';
-import { sanitizeName, truncate } from './names.js';
+import { quoteJson, sanitizeName, truncate } from './names.js';
 import type { TraceHeader } from './trace-header.js';
 
 /** A value an annotation may hold. */
@@ -275,7 +275,7 @@ export abstract class Entity {
    */
   protected serializeCommon(): string {
     let s = '';
-    if (this.end_time !== undefined) s += `,"end_time":${this.end_time}`;
+    if (this.end_time !== undefined) s += `,"end_time":${formatEpoch(this.end_time)}`;
     s += this.in_progress ? ',"in_progress":true' : ',"in_progress":false';
     if (this.fault) s += ',"fault":true';
     if (this.error) s += ',"error":true';
@@ -298,7 +298,7 @@ export abstract class Entity {
 
   /** Fields common to both kinds of document, written onto `out`. @internal */
   protected writeCommon(out: Record<string, unknown>): void {
-    if (this.end_time !== undefined) out.end_time = this.end_time;
+    if (this.end_time !== undefined) out.end_time = roundEpoch(this.end_time);
     out.in_progress = this.in_progress;
     if (this.fault) out.fault = true;
     if (this.error) out.error = true;
@@ -402,7 +402,7 @@ export class Segment extends Entity {
 
   /** The segment document as JSON text (what `JSON.stringify(segment)` gives, faster). */
   serialize(): string {
-    let s = `{"name":${JSON.stringify(this.name)},"id":"${this.id}","trace_id":"${this.trace_id}","start_time":${this.start_time}`;
+    let s = `{"name":${quoteJson(this.name)},"id":"${this.id}","trace_id":"${this.trace_id}","start_time":${formatEpoch(this.start_time)}`;
     if (this.parent_id !== undefined) s += `,"parent_id":"${this.parent_id}"`;
     s += this.serializeCommon();
     if (this.user !== undefined) s += `,"user":${JSON.stringify(this.user)}`;
@@ -418,7 +418,7 @@ export class Segment extends Entity {
       name: this.name,
       id: this.id,
       trace_id: this.trace_id,
-      start_time: this.start_time,
+      start_time: roundEpoch(this.start_time),
     };
     if (this.parent_id !== undefined) out.parent_id = this.parent_id;
     this.writeCommon(out);
@@ -490,9 +490,9 @@ export class Subsegment extends Entity {
 
   /** This subsegment as nested in its parent, as JSON text (what `JSON.stringify` gives, faster). */
   serialize(standalone = false): string {
-    let s = `{"name":${JSON.stringify(this.name)},"id":"${this.id}","start_time":${this.start_time}`;
+    let s = `{"name":${quoteJson(this.name)},"id":"${this.id}","start_time":${formatEpoch(this.start_time)}`;
     s += this.serializeCommon();
-    if (this.namespace !== undefined) s += `,"namespace":${JSON.stringify(this.namespace)}`;
+    if (this.namespace !== undefined) s += `,"namespace":${quoteJson(this.namespace)}`;
     if (this.traced) s += ',"traced":true';
     if (this.sql !== undefined) s += `,"sql":${JSON.stringify(this.sql)}`;
     if (this.aws !== undefined) s += `,"aws":${JSON.stringify(this.aws)}`;
@@ -503,7 +503,7 @@ export class Subsegment extends Entity {
 
   /** The document of this subsegment as nested in its parent. */
   toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = { name: this.name, id: this.id, start_time: this.start_time };
+    const out: Record<string, unknown> = { name: this.name, id: this.id, start_time: roundEpoch(this.start_time) };
     this.writeCommon(out);
     if (this.namespace !== undefined) out.namespace = this.namespace;
     if (this.traced) out.traced = true;

@@ -36,3 +36,16 @@ export function truncate(text: string, max: number): string {
   if (code >= 0xd800 && code <= 0xdbff) end--;
   return text.slice(0, end);
 }
+
+/** Cache of JSON string literals of names and namespaces (they repeat on every request). @internal */
+const quoted = new Map<string, string>();
+
+/** `JSON.stringify(text)` for a string, cached for the names and namespaces that repeat. @internal */
+export function quoteJson(text: string): string {
+  let json = quoted.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(text);
+    if (quoted.size < CACHE_LIMIT && text.length <= MAX_NAME_LENGTH) quoted.set(text, json);
+  }
+  return json;
+}

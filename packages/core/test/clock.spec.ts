@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+
+import { epochSeconds, formatEpoch, roundEpoch } from '../src/clock.js';
+
+describe('time formatting', () => {
+  it('should write epoch seconds as JSON numbers with six decimals that read back as the rounded value', () => {
+    const now = Date.now() / 1000;
+    for (let i = 0; i < 200_000; i++) {
+      const t = now + Math.random() * 4e6 - 2e6;
+      const text = formatEpoch(t);
+      expect(text).toMatch(/^\d{10}\.\d{6}$/);
+      const back = JSON.parse(text) as number;
+      if (back !== roundEpoch(t) || Math.abs(back - t) > 7.5e-7) throw new Error(`${t} -> ${text}`);
+    }
+  });
+
+  it('should carry into the next second and keep leading zeros of the microseconds', () => {
+    expect(formatEpoch(1795296576 + 0.9999996)).toBe('1795296577.000000');
+    expect(formatEpoch(1795296576.000001)).toBe('1795296576.000001');
+    expect(formatEpoch(1795296576.5)).toBe('1795296576.500000');
+    expect(formatEpoch(1795296576)).toBe('1795296576.000000');
+    expect(formatEpoch(0)).toBe('0.000000');
+  });
+
+  it('should fall back to JSON for values it cannot write exactly', () => {
+    expect(formatEpoch(-1.5)).toBe('-1.5');
+    expect(formatEpoch(1e12)).toBe('1000000000000');
+    expect(formatEpoch(Number.NaN)).toBe('null');
+    expect(roundEpoch(-1.5)).toBe(-1.5);
+  });
+
+  it('should give the clock sub-millisecond resolution', () => {
+    const a = epochSeconds();
+    let b = epochSeconds();
+    while (b === a) b = epochSeconds();
+    expect(b - a).toBeLessThan(0.001);
+    expect(Math.abs(a - Date.now() / 1000)).toBeLessThan(1);
+  });
+});
