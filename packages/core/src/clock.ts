@@ -12,6 +12,9 @@ export function roundEpoch(seconds: number): number {
   return seconds >= 0 && seconds < 9e9 ? Math.round(seconds * 1e6) / 1e6 : seconds;
 }
 
+/** `000` to `999`: microseconds are written as two table look-ups. */
+const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 let lastSecond = -1;
 let lastSecondText = '';
 
@@ -30,5 +33,7 @@ export function formatEpoch(seconds: number): string {
     lastSecond = whole;
     lastSecondText = String(whole);
   }
-  return `${lastSecondText}.${String(micros - whole * 1e6 + 1e6).slice(1)}`;
+  const fraction = micros - whole * 1e6;
+  const thousands = Math.floor(fraction / 1000);
+  return `${lastSecondText}.${DIGITS3[thousands]}${DIGITS3[fraction - thousands * 1000]}`;
 }
