@@ -134,8 +134,9 @@ export class RequestTracer {
           // never into the request
         }
       };
-      // A response emits 'close' once: after 'finish' when it completed, or when the client went away.
-      res.once('close', end);
+      // A response emits 'close' exactly once: after 'finish' when it completed, or when the client went
+      // away. (`on`, not `once`: no wrapper to allocate per request.)
+      res.on('close', end);
     }
     return segment;
   }
