@@ -379,7 +379,17 @@ function markdown(r: { callgrindRerun?: boolean; alsFloor?: Partial<Record<Route
     const floor = CALLGRIND_ROUTES.map((route) => `${route}: ${f(r.alsFloor![route], 0)} instructions/request, ${f((r.alsFloor![route] ?? NaN) / (r.callgrind!.untraced![route] ?? NaN))}× the untraced app`).join('; ');
     lines.push('', `Diagnostic (callgrind): the untraced app that does nothing but enter one \`AsyncLocalStorage\` per request (\`BENCH_ALS_ONLY=1\`) — ${floor}. On Node 20 any AsyncLocalStorage in use runs a promise hook for every promise; this is the floor under an ALS-based tracer there.`);
   }
-  lines.push('', '## Microbenchmarks', '', '```json', JSON.stringify(r.micro, null, 2), '```', '');
+  lines.push(
+    '',
+    '## Microbenchmarks',
+    '',
+    'In a process of their own on CPU 0, the UDP sink in another on CPU 1. `@Subsegment`: the time one call adds, from segments with ten decorated calls against the same with ten plain methods, 30 segments per turn of the event loop as a server runs, each segment sent inside the timed part (`documents not sent`: the same with an emitter that drops them, the decorator\'s own cost); best of five alternating runs. `UDP emitter`: 100,000 documents in batches of 5,000, each batch flushed before the next; `sentPerSecond` is what it sent, `receivedBySink` what the sink process read (its receive buffer can overflow; the emitter\'s own drops are `dropped`).',
+    '',
+    '```json',
+    JSON.stringify(r.micro, null, 2),
+    '```',
+    '',
+  );
   lines.push('## Soak', '', `${r.soak.requests} requests on \`/two\` (xrayjs, 100 % sampling) at ${f(r.soak.reqPerSec, 0)} req/s. Heap after GC: ${f(r.soak.heapStartMb)} MB at the start, ${f(r.soak.heapEndMb)} MB at the end (growth ${f(r.soak.heapEndMb - r.soak.heapStartMb)} MB). RSS ${f(r.soak.rssStartMb, 0)} → ${f(r.soak.rssEndMb, 0)} MB.`, '');
   return lines.join('\n');
 }
