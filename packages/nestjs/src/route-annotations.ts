@@ -36,7 +36,7 @@ type Create = (this: unknown, instance: unknown, callback: unknown, methodName: 
  * method are known. A global interceptor would see the same through `ExecutionContext`, but it turns
  * on Nest's interceptor pipeline (several Observables and an async scope per request) on every route,
  * which costs far more than the tracing itself. Returns `false` when Nest's internals are not as
- * expected; the module then falls back to `XRayInterceptor`. Idempotent.
+ * expected. Idempotent.
  * @internal
  */
 export function installRouteAnnotations(): boolean {

@@ -10,7 +10,7 @@ import {
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { APP_INTERCEPTOR, HttpAdapterHost } from '@nestjs/core';
+import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
 import { recorder, registerInternalPath, resolveConfig, type XRayOptions } from '@xrayjs/core';
 
 import { recordNestExceptions } from './exception-recording.js';
@@ -28,8 +28,22 @@ function recorderOptions(options: XRayModuleOptions | undefined): XRayOptions {
   return rest;
 }
 
+/**
+ * Installs the router hook, or, when it cannot be installed, makes `XRayInterceptor` a global
+ * interceptor of the application being created (same annotations, at the interceptor pipeline's
+ * cost). Called by `XRayModule` while the application is created, before Nest builds its routes.
+ * @internal
+ */
+export function enableRouteAnnotations(config: ApplicationConfig, install: () => boolean = installRouteAnnotations): 'router-hook' | 'interceptor' {
+  if (install()) return 'router-hook';
+  config.addGlobalInterceptor(new XRayInterceptor());
+  return 'interceptor';
+}
+
 /** Checks the options while the application is created, so that a bad key fails the bootstrap. @internal */
 const XRAY_CHECKED_OPTIONS = Symbol.for('xrayjs.nestjs.checked-options');
+/** How route annotations are made: `'router-hook'` or `'interceptor'`. @internal */
+const XRAY_ROUTE_ANNOTATIONS = Symbol.for('xrayjs.nestjs.route-annotations-mode');
 
 /**
  * AWS X-Ray for NestJS. `XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'orders' })` (or
@@ -44,9 +58,9 @@ const XRAY_CHECKED_OPTIONS = Symbol.for('xrayjs.nestjs.checked-options');
 @Module({
   providers: [
     XRayRecorder,
-    // Route annotations come from a hook in Nest's router (one call per request). Only if it cannot be
-    // installed is the interceptor registered: Nest skips a global enhancer that is null.
-    { provide: APP_INTERCEPTOR, useFactory: (): XRayInterceptor | null => (installRouteAnnotations() ? null : new XRayInterceptor()) },
+    // Route annotations come from a hook in Nest's router (one call per request), installed while the
+    // application is created; only if it cannot be installed is XRayInterceptor made global.
+    { provide: XRAY_ROUTE_ANNOTATIONS, useFactory: (config: ApplicationConfig) => enableRouteAnnotations(config), inject: [ApplicationConfig] },
     {
       provide: XRAY_CHECKED_OPTIONS,
       useFactory: (options?: XRayModuleOptions) => {

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
 
+import { ApplicationConfig } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InMemoryEmitter, recorder } from '@xrayjs/core';
 import { lastValueFrom, of } from 'rxjs';
 
 import { XRayInterceptor } from '../src/xray.interceptor.js';
+import { enableRouteAnnotations } from '../src/xray.module.js';
 
 const emitter = new InMemoryEmitter();
 
@@ -49,5 +51,15 @@ describe('XRayInterceptor', () => {
     await recorder.captureSegment('req', () => lastValueFrom(new XRayInterceptor().intercept(contextFor({}), { handle: () => of(3) })), { sampled: false });
     await recorder.flush();
     expect(emitter.documents).toHaveLength(before);
+  });
+
+  it('is made global only when the router hook cannot be installed', () => {
+    const hooked = new ApplicationConfig();
+    expect(enableRouteAnnotations(hooked)).toBe('router-hook');
+    expect(hooked.getGlobalInterceptors()).toEqual([]);
+    const fallback = new ApplicationConfig();
+    expect(enableRouteAnnotations(fallback, () => false)).toBe('interceptor');
+    expect(fallback.getGlobalInterceptors()).toHaveLength(1);
+    expect(fallback.getGlobalInterceptors()[0]).toBeInstanceOf(XRayInterceptor);
   });
 });
