@@ -362,7 +362,7 @@ const f = (x: number | undefined, digits = 2): string => (x === undefined || !Nu
 function markdown(r: { callgrindRerun?: boolean; alsFloor?: Partial<Record<Route, number>>; callgrind?: Partial<Record<Variant, Partial<Record<Route, number>>>>; date: string; machine: Record<string, string>; settings: Record<string, number>; perf: { supported: boolean; detail: string }; taskset: boolean; summary: Row[]; micro: Record<string, unknown>; soak: Record<string, number> }): string {
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
-  lines.push(`Measured ${r.date} with \`npm run bench\` (settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}; override with the \`BENCH_*\` environment variables of the same names).`, '');
+  lines.push(`Measured ${r.date} with \`npm run bench\` (settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}; the environment variables that change them are listed in the README).`, '');
   if (r.callgrindRerun) lines.push('The instruction counts (`instr/req`, `×instr`, the diagnostic) were measured again after that run with `BENCH_CALLGRIND_ONLY=1`, which keeps the load results and redoes only the callgrind counts; the other columns, the microbenchmarks and the soak are from the run above.', '');
   lines.push('## Machine', '');
   for (const [k, v] of Object.entries(r.machine)) lines.push(`- ${k}: ${v}`);
