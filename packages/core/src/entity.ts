@@ -62,8 +62,6 @@ export interface AddErrorOptions {
 export interface SegmentSink {
   readonly maxTraceBack: number;
   readonly workingDirectory: string;
-  readonly streamingThreshold: number;
-  readonly urlsAsAnnotations: boolean;
   /** The segment closed: send it (open subsegments go as in-progress and follow when they close). */
   segmentClosed(segment: Segment): void;
   /** A subsegment closed while its segment is open: stream completed subtrees if the segment is large. */

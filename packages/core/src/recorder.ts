@@ -124,7 +124,6 @@ export class Recorder {
     this.writer = new DocumentWriter(emitter, {
       maxTraceBack: cfg.maxTraceBack,
       streamingThreshold: cfg.streamingThreshold,
-      urlsAsAnnotations: cfg.urlsAsAnnotations,
     });
     this.sampler = cfg.sampler ?? new LocalSampler(cfg.samplingRules);
     this.sampler.start?.();
@@ -132,7 +131,7 @@ export class Recorder {
     if (emitter instanceof UdpEmitter) {
       tasks.push(
         emitter.resolve().catch((e: Error) => {
-          throw new XRayConfigError([`AWS_XRAY_DAEMON_ADDRESS "${cfg.daemonAddressText}": ${e.message}. Use an IP address or a host name that resolves.`]);
+          throw new XRayConfigError([`AWS_XRAY_DAEMON_ADDRESS "${cfg.daemonAddressText}": ${e.message}. Use the address of the X-Ray daemon: an IP address or a host name that resolves.`]);
         }),
       );
     }
@@ -215,14 +214,14 @@ export class Recorder {
   setRequest(segment: Segment, request: HttpRequestData): void {
     if (!segment.isSampled) return;
     segment.setHttpRequest(request);
-    if (this.cfg?.urlsAsAnnotations && segment.http?.request) copyToAnnotations(segment, segment.http.request);
+    if (this.cfg?.urlsAsAnnotations) copyToAnnotations(segment, segment.http!.request!);
   }
 
   /** Records the response of a request segment (status flags, content length). */
   setResponse(segment: Segment, response: HttpResponseData): void {
     if (!segment.isSampled) return;
     segment.setHttpResponse(response);
-    if (this.cfg?.urlsAsAnnotations && segment.http?.response) copyToAnnotations(segment, segment.http.response);
+    if (this.cfg?.urlsAsAnnotations) copyToAnnotations(segment, segment.http!.response!);
   }
 
   /**

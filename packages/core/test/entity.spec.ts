@@ -246,7 +246,7 @@ describe('Segment and Subsegment', () => {
     });
 
     it('should keep at most MAX_TRACE_BACK frames and say how many were cut', () => {
-      const sink = { maxTraceBack: 2, workingDirectory: process.cwd(), streamingThreshold: 30, urlsAsAnnotations: false, segmentClosed() {}, subsegmentClosed() {}, lateSubsegmentClosed() {} };
+      const sink = { maxTraceBack: 2, workingDirectory: process.cwd(), segmentClosed() {}, subsegmentClosed() {}, lateSubsegmentClosed() {} };
       const seg = new Segment('s', { sink });
       const error = new Error('deep');
       error.stack = ['Error: deep', ...Array.from({ length: 8 }, (_, i) => `    at f${i} (/app/src/f${i}.js:${i + 1}:1)`)].join('\n');

@@ -244,6 +244,14 @@ describe('UDP emitter over a real socket', () => {
     await expect(recorder.ready()).rejects.toThrow(/AWS_XRAY_DAEMON_ADDRESS "no-such-host.invalid:2000": cannot resolve/);
   });
 
+  it('should fail ready() with a configuration error when the socket cannot connect, and count what it drops', async () => {
+    // A broadcast address refuses connect() without SO_BROADCAST (EACCES).
+    recorder = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'x', AWS_XRAY_DAEMON_ADDRESS: '255.255.255.255:2000', SAMPLING: false, LOGGER: false });
+    recorder.captureSegment('queued-before-connect', () => {});
+    await expect(recorder.ready()).rejects.toThrow(/AWS_XRAY_DAEMON_ADDRESS "255.255.255.255:2000": cannot connect to the daemon at 255\.255\.255\.255:2000: .*EACCES/);
+    expect(recorder.stats().emitter).toMatchObject({ sent: 0, dropped: 1 });
+  });
+
   it('should flush what is in flight on shutdown', async () => {
     await start();
     for (let i = 0; i < 300; i++) recorder.captureSegment(`f${i}`, () => {});

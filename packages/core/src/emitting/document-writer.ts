@@ -7,7 +7,6 @@ import type { SegmentEmitter } from './segment-emitter.js';
 export interface DocumentWriterOptions {
   maxTraceBack: number;
   streamingThreshold: number;
-  urlsAsAnnotations: boolean;
   workingDirectory?: string;
   /** Largest document sent. @default MAX_DOCUMENT_BYTES */
   maxDocumentBytes?: number;
@@ -43,7 +42,6 @@ type Doc = Record<string, unknown>;
 export class DocumentWriter implements SegmentSink {
   readonly maxTraceBack: number;
   readonly streamingThreshold: number;
-  readonly urlsAsAnnotations: boolean;
   readonly workingDirectory: string;
   private readonly maxBytes: number;
   private readonly counters: WriterStats = { segments: 0, subsegmentsStreamed: 0, split: 0, trimmed: 0 };
@@ -54,7 +52,6 @@ export class DocumentWriter implements SegmentSink {
   ) {
     this.maxTraceBack = options.maxTraceBack;
     this.streamingThreshold = options.streamingThreshold;
-    this.urlsAsAnnotations = options.urlsAsAnnotations;
     this.workingDirectory = options.workingDirectory ?? process.cwd();
     this.maxBytes = options.maxDocumentBytes ?? MAX_DOCUMENT_BYTES;
   }
@@ -68,8 +65,9 @@ export class DocumentWriter implements SegmentSink {
     this.guard(() => {
       this.counters.segments++;
       this.write(segment, undefined);
-      // Completed subtrees are in the document now; keep only what is still open.
-      if (segment.subsegments) segment.subsegments = segment.subsegments.filter((s) => !s.closed);
+      // Completed subtrees are in the document now; keep only what is still open (usually nothing).
+      const children = segment.subsegments;
+      if (children !== undefined) segment.subsegments = children.some((s) => !s.closed) ? children.filter((s) => !s.closed) : undefined;
     });
   }
 

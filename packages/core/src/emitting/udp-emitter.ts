@@ -32,7 +32,6 @@ const BURST_DATAGRAMS = 32;
  */
 export class UdpEmitter implements SegmentEmitter {
   private socket: Socket | undefined;
-  private address: string | undefined;
   private resolving: Promise<void> | undefined;
   private queue: string[] = [];
   private burstBytes = 0;
@@ -63,29 +62,34 @@ export class UdpEmitter implements SegmentEmitter {
    * once. A connected socket sends without a look-up per datagram, and learns when nothing listens.
    */
   async resolve(): Promise<void> {
-    if (this.address !== undefined) return;
-    this.resolving ??= resolveHost(this.endpoint.host).then(
-      (r) =>
-        new Promise<void>((resolve) => {
-          const socket = createSocket(r.family === 6 ? 'udp6' : 'udp4');
-          socket.unref();
-          // Errors not tied to one send (a connected socket learns of ICMP port-unreachable this way).
-          socket.on('error', (e) => this.fail(e, 'socketErrors'));
-          socket.connect(this.endpoint.port, r.address, () => {
-            this.socket = socket;
-            this.address = r.address;
-            if (this.queue.length > 0) this.scheduleDrain();
-            resolve();
-          });
-        }),
-      (e: Error) => {
+    if (this.socket !== undefined || this.closed) return;
+    this.resolving ??= resolveHost(this.endpoint.host)
+      .then(
+        (r) =>
+          new Promise<void>((resolve, reject) => {
+            const socket = createSocket(r.family === 6 ? 'udp6' : 'udp4');
+            socket.unref();
+            // Errors not tied to one send (a connected socket learns of ICMP port-unreachable this way).
+            socket.on('error', (e) => this.fail(e, 'socketErrors'));
+            socket.connect(this.endpoint.port, r.address, (error?: Error) => {
+              if (error) {
+                socket.close();
+                reject(new Error(`cannot connect to the daemon at ${r.address}:${this.endpoint.port}: ${error.message}`));
+                return;
+              }
+              this.socket = socket;
+              if (this.queue.length > 0) this.scheduleDrain();
+              resolve();
+            });
+          }),
+      )
+      .catch((e: Error) => {
         this.resolving = undefined;
         this.counters.dropped += this.queue.length;
         this.queue = [];
         diag.error('daemon_unresolvable', `${e.message}; documents are dropped until it resolves.`);
         throw e;
-      },
-    );
+      });
     return this.resolving;
   }
 
@@ -94,7 +98,7 @@ export class UdpEmitter implements SegmentEmitter {
       this.counters.dropped++;
       return;
     }
-    if (this.address === undefined) {
+    if (this.socket === undefined) {
       this.enqueue(document);
       this.resolve().catch(() => {});
       return;
@@ -119,7 +123,7 @@ export class UdpEmitter implements SegmentEmitter {
       return;
     }
     this.queue.push(document);
-    if (this.address !== undefined) this.scheduleDrain();
+    if (this.socket !== undefined) this.scheduleDrain();
   }
 
   private scheduleDrain(): void {
@@ -170,8 +174,8 @@ export class UdpEmitter implements SegmentEmitter {
   }
 
   async flush(): Promise<void> {
-    if (this.resolving && this.address === undefined) await this.resolving.catch(() => {});
-    while (this.queue.length > 0 && this.address !== undefined && !this.closed) {
+    if (this.resolving && this.socket === undefined) await this.resolving.catch(() => {});
+    while (this.queue.length > 0 && this.socket !== undefined && !this.closed) {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (this.inFlight === 0) return;
