@@ -196,6 +196,9 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     const reply = await request(port, '/health', { 'x-amzn-trace-id': `Root=${ROOT};Parent=${PARENT};Sampled=1` });
     expect(reply.status).toBe(200);
     expect(reply.headers['x-amzn-trace-id']).toBe(`Root=${ROOT}`);
+    // A caller that lets the callee decide hears that the excluded route was not sampled.
+    const asked = await request(port, '/health', { 'x-amzn-trace-id': `Root=${ROOT};Sampled=?` });
+    expect(asked.headers['x-amzn-trace-id']).toBe(`Root=${ROOT};Sampled=0`);
     await daemon.settle(100);
     expect(docs().filter((d) => String(d.http?.request?.url).endsWith('/health'))).toEqual([]);
   });

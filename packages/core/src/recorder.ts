@@ -35,12 +35,8 @@ export interface IncomingRequest {
   method?: string;
   /** Path without query string (sampling rules). */
   path?: string;
-  /** The full URL, as recorded in `http.request.url`. */
-  url?: string;
-  clientIp?: string;
-  /** `clientIp` came from `X-Forwarded-For`. */
-  xForwardedFor?: boolean;
-  userAgent?: string;
+  /** Force the decision instead of the caller's header and the sampler (`false` for excluded routes). */
+  sampled?: boolean;
 }
 
 /** Options of `beginSegment` and `captureSegment`. */
@@ -180,36 +176,27 @@ export class Recorder {
 
   /**
    * Begins the segment of an incoming request, without making it current: continues the caller's
-   * trace, names it (dynamic naming), decides sampling and records `http.request`. Returns `undefined`
-   * when tracing is off. Use {@link Recorder.runWith} to run the handler in it.
+   * trace, names it (dynamic naming) and decides sampling. Returns `undefined` when tracing is off.
+   * Record the request with {@link Recorder.setRequest} (only sampled segments keep it) and run the
+   * handler in the segment with {@link Recorder.runWith}.
    */
   beginRequestSegment(request: IncomingRequest): Segment | undefined {
     if (!this.on) return undefined;
     const raw = Array.isArray(request.traceHeader) ? request.traceHeader[0] : request.traceHeader;
     const header = raw ? TraceHeader.fromString(raw) : undefined;
     const name = this.segmentName(request.host);
-    const segment = this.newSegment(name, header, undefined, {
+    return this.newSegment(name, header, request.sampled, {
       host: request.host,
       method: request.method,
       path: request.path,
       service: name,
       serviceType: this.origin,
     });
-    if (segment.isSampled && (request.url !== undefined || request.clientIp !== undefined || request.userAgent !== undefined)) {
-      this.setRequest(segment, {
-        method: request.method,
-        url: request.url,
-        client_ip: request.clientIp,
-        user_agent: request.userAgent,
-        x_forwarded_for: request.xForwardedFor,
-      });
-    }
-    return segment;
   }
 
   /**
-   * Records the request of a request segment (`http.request`). A web integration can call it only
-   * when the segment is sampled, so that unsampled requests cost no URL building.
+   * Records the request of a request segment (`http.request`); ignored for an unsampled segment. A web
+   * integration can check `segment.sampled` first, so that unsampled requests cost no URL building.
    */
   setRequest(segment: Segment, request: HttpRequestData): void {
     if (!segment.isSampled) return;

@@ -31,11 +31,8 @@ describe('Recorder', () => {
         host: 'api.example.com',
         method: 'POST',
         path: '/orders',
-        url: 'https://api.example.com/orders?x=1',
-        clientIp: '203.0.113.9',
-        xForwardedFor: true,
-        userAgent: 'curl/8',
       })!;
+      recorder.setRequest(seg, { method: 'POST', url: 'https://api.example.com/orders?x=1', client_ip: '203.0.113.9', x_forwarded_for: true, user_agent: 'curl/8' });
       recorder.setResponse(seg, { status: 201, content_length: 17 });
       seg.close();
       const doc = emitter.documents[0];
@@ -75,6 +72,19 @@ describe('Recorder', () => {
       make({ SAMPLER: { shouldTrace: () => true } satisfies Sampler });
       const yes = recorder.beginRequestSegment({ traceHeader: `Root=${ROOT};Parent=${PARENT};Sampled=?` })!;
       expect(recorder.responseTraceHeader(yes)).toBe(`Root=${ROOT};Sampled=1`);
+    });
+
+    it('should obey a forced decision over the caller header and answer Sampled=? with it', () => {
+      make({ SAMPLING: false });
+      const forced = recorder.beginRequestSegment({ traceHeader: `Root=${ROOT};Parent=${PARENT};Sampled=1`, sampled: false })!;
+      expect(forced.sampled).toBe(false);
+      expect(forced.trace_id).toBe(ROOT);
+      expect(recorder.downstreamHeader(forced)).toMatch(/;Sampled=0$/);
+      const asked = recorder.beginRequestSegment({ traceHeader: `Root=${ROOT};Sampled=?`, sampled: false })!;
+      expect(recorder.responseTraceHeader(asked)).toBe(`Root=${ROOT};Sampled=0`);
+      forced.close();
+      asked.close();
+      expect(emitter.documents).toEqual([]);
     });
 
     it('should start a new trace for a missing or malformed Root and drop a malformed Parent', () => {

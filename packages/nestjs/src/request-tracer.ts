@@ -1,21 +1,24 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
-import { recorder, wildcardMatch, type Segment } from '@xrayjs/core';
+import { recorder, TRACE_HEADER_NAME, wildcardMatch, type Segment } from '@xrayjs/core';
 
-import { ANNOTATION_CLIENT_ABORTED, TRACE_ID_HEADER } from './xray.constants.js';
+import { ANNOTATION_CLIENT_ABORTED } from './xray.constants.js';
 import type { ExcludedRoute } from './xray-module-options.interface.js';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 const ORIGINAL = Symbol.for('xrayjs.nestjs.original-listener');
+/** Node lower-cases incoming header names. */
+const INCOMING_TRACE_HEADER = TRACE_HEADER_NAME.toLowerCase();
 
 interface CompiledExclusion {
   test(path: string, method: string): boolean;
 }
 
 function compile(route: ExcludedRoute): CompiledExclusion {
-  const path = typeof route === 'object' && !(route instanceof RegExp) ? route.path : route;
-  const method = typeof route === 'object' && !(route instanceof RegExp) ? route.method?.toUpperCase() : undefined;
+  const withMethod = typeof route === 'object' && !(route instanceof RegExp);
+  const path = withMethod ? route.path : route;
+  const method = withMethod ? route.method?.toUpperCase() : undefined;
   const matchPath = path instanceof RegExp ? (p: string) => path.test(p) : (p: string) => wildcardMatch(path, p, false);
   return { test: (p, m) => (method === undefined || method === m) && matchPath(p) };
 }
@@ -90,14 +93,13 @@ export class RequestTracer {
         break;
       }
     }
-    const incoming = headers[TRACE_ID_HEADER];
-    const traceHeader = Array.isArray(incoming) ? incoming[0] : incoming;
     const segment = recorder.beginRequestSegment({
-      // An excluded route keeps the caller's trace id for the answer and for propagation, unsampled.
-      traceHeader: excluded ? `${traceHeader ?? ''};Sampled=0` : traceHeader,
+      traceHeader: headers[INCOMING_TRACE_HEADER],
       host,
       method,
       path,
+      // An excluded route keeps the caller's trace id for the answer and for propagation, unsampled.
+      sampled: excluded ? false : undefined,
     });
     if (!segment) return undefined;
     if (segment.sampled) {
@@ -117,7 +119,7 @@ export class RequestTracer {
   }
 
   private answer(segment: Segment, res: ServerResponse): Segment {
-    if (!res.headersSent) res.setHeader('X-Amzn-Trace-Id', recorder.responseTraceHeader(segment));
+    if (!res.headersSent) res.setHeader(TRACE_HEADER_NAME, recorder.responseTraceHeader(segment));
     if (segment.sampled) {
       const end = (): void => {
         try {

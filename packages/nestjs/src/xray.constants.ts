@@ -1,6 +1,3 @@
-/** The header that carries the trace context. */
-export const TRACE_ID_HEADER = 'x-amzn-trace-id';
-
 /** Metadata key of `@NoSubsegment()`. @internal */
 export const NO_SUBSEGMENT = Symbol.for('xrayjs.nestjs.no-subsegment');
 /** Marks a function that `@Subsegment()` already wrapped. @internal */
