@@ -22,6 +22,10 @@ export const traceContext = {
   run<T>(entity: Entity | undefined, fn: () => T): T {
     return storage.run(entity as Entity, fn);
   },
+  /** `run()` that hands `entity` to `fn` (no closure needed to pass it). */
+  runWithArg<T, E extends Entity>(entity: E, fn: (entity: E) => T): T {
+    return storage.run(entity, fn, entity);
+  },
   /** Makes `entity` current for the rest of this synchronous run and what it starts. */
   enter(entity: Entity | undefined): void {
     storage.enterWith(entity as Entity);

@@ -464,6 +464,22 @@ export class Subsegment extends Entity {
     return this.owner;
   }
 
+  /**
+   * Takes this open subsegment out of its parent until {@link Subsegment.reattach} (work that starts
+   * later, such as an Observable's at subscription). @internal
+   */
+  detach(): void {
+    this.parent.removeChild(this);
+    this.owner.held--;
+  }
+
+  /** Puts a detached subsegment back under its parent, starting now. @internal */
+  reattach(): void {
+    this.parent.addChild(this);
+    this.owner.held++;
+    this.start_time = epochSeconds();
+  }
+
   /** Records the query of a database call. */
   setSql(sql: SqlData): void {
     this.sql = { ...sql };

@@ -275,7 +275,7 @@ export class Recorder {
   captureSegment<T>(name: string | undefined, fn: (segment: Segment | undefined) => T, options: BeginSegmentOptions = {}): T {
     const segment = this.createSegment(name, options);
     if (!segment) return fn(undefined);
-    return traceContext.run(segment, () => this.settle(segment, fn));
+    return this.runSettled(segment, fn);
   }
 
   /**
@@ -326,7 +326,7 @@ export class Recorder {
     }
     if (!parent.segment.isSampled) return fn(undefined);
     const sub = new Subsegment(name, parent, options);
-    return traceContext.run(sub, () => this.settle(sub, fn));
+    return this.runSettled(sub, fn);
   }
 
   /**
@@ -346,16 +346,21 @@ export class Recorder {
     return new Subsegment(name, parent, options);
   }
 
-  /** Calls `fn(entity)`, then closes `entity` when it returns or settles, recording an error. @internal */
-  settle<T, E extends Segment | Subsegment>(entity: E, fn: (entity: E) => T): T {
+  /**
+   * Calls `fn(entity)` with `entity` as the current entity, then closes `entity` when it returns or
+   * settles, recording an error (rethrown unchanged). When `leaveOpen(result)` is true the entity stays
+   * open for the caller to close (an Observable's work starts at subscription). @internal
+   */
+  runSettled<T, E extends Segment | Subsegment>(entity: E, fn: (entity: E) => T, leaveOpen?: (result: T) => boolean): T {
     let result: T;
     try {
-      result = fn(entity);
+      result = traceContext.runWithArg(entity, fn);
     } catch (error) {
       this.recordError(entity, error);
       entity.close();
       throw error;
     }
+    if (leaveOpen?.(result)) return result;
     if (isPromiseLike(result)) {
       return (result as PromiseLike<unknown>).then(
         (value) => {

@@ -1,4 +1,4 @@
-import { epochSeconds, recorder, type Entity, type Subsegment as CoreSubsegment } from '@xrayjs/core';
+import { recorder, type Entity, type Subsegment as CoreSubsegment } from '@xrayjs/core';
 import { isObservable, Observable } from 'rxjs';
 
 import { copyMethodMetadata } from '../utils/copy-method-metadata.js';
@@ -11,10 +11,6 @@ export interface SubsegmentOptions {
 }
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
-}
 
 function finish(sub: CoreSubsegment, error?: unknown, failed = false): void {
   if (failed) recorder.recordError(sub, error);
@@ -30,9 +26,7 @@ function traceObservable(source: Observable<unknown>, first: CoreSubsegment, par
       firstUsed = true;
       sub = first;
       // Re-attached at subscription: the subsegment starts when the work does.
-      parent.addChild(sub);
-      parent.segment.held++;
-      sub.start_time = epochSeconds();
+      sub.reattach();
     } else {
       sub = recorder.startSubsegment(name, { parent, namespace });
     }
@@ -72,32 +66,13 @@ function wrap(original: AnyFunction, name: string, options: SubsegmentOptions): 
     }
     if (!parent.sampled) return original.apply(this, args);
     const sub = recorder.startSubsegment(name, { parent, namespace: options.namespace })!;
-    let result: unknown;
-    try {
-      result = recorder.runWith(sub, () => original.apply(this, args));
-    } catch (error) {
-      finish(sub, error, true);
-      throw error;
-    }
-    if (isPromiseLike(result)) {
-      return (result as PromiseLike<unknown>).then(
-        (value) => {
-          finish(sub);
-          return value;
-        },
-        (error: unknown) => {
-          finish(sub, error, true);
-          throw error;
-        },
-      );
-    }
-    if (isObservable(result)) {
-      // Nothing ran yet: detach until someone subscribes.
-      parent.removeChild(sub);
-      parent.segment.held--;
+    // Closed when the result returns or settles, errors recorded and rethrown; an Observable has not
+    // run yet, so its subsegment is detached until someone subscribes.
+    const result = recorder.runSettled(sub, () => original.apply(this, args), isObservable);
+    if (!sub.closed && isObservable(result)) {
+      sub.detach();
       return traceObservable(result, sub, parent, name, options.namespace);
     }
-    finish(sub);
     return result;
   };
   copyMethodMetadata(original, wrapped);
