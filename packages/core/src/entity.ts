@@ -44,6 +44,17 @@ export interface SqlData {
   preparation?: 'statement' | 'call';
 }
 
+/** The flag an error or a status sets: `throttle` also sets `error`; `none` sets nothing. */
+export type ErrorFlag = 'fault' | 'error' | 'throttle' | 'none';
+
+/** The flag of an HTTP status, as X-Ray reads it: 5xx `fault`, 429 `throttle`, other 4xx `error`. */
+export function statusFlag(status: number): ErrorFlag {
+  if (status >= 500 && status < 600) return 'fault';
+  if (status === 429) return 'throttle';
+  if (status >= 400 && status < 500) return 'error';
+  return 'none';
+}
+
 /** How an error is recorded. */
 export interface AddErrorOptions {
   /** The error came from a downstream service (`remote: true` in the exception). @default false */
@@ -52,7 +63,7 @@ export interface AddErrorOptions {
    * Which flag the error sets: `fault` (the Python SDK always sets it), `error`, `throttle` (which
    * also sets `error`), or `none`, when a status code already said what happened. @default 'fault'
    */
-  flag?: 'fault' | 'error' | 'throttle' | 'none';
+  flag?: ErrorFlag;
 }
 
 /**
@@ -221,11 +232,13 @@ export abstract class Entity {
 
   /** Sets the flags of an HTTP status: 5xx `fault`; 429 `throttle` and `error`; other 4xx `error`. */
   applyStatusCode(status: number): void {
-    if (status >= 500 && status < 600) this.fault = true;
-    else if (status === 429) {
-      this.throttle = true;
-      this.error = true;
-    } else if (status >= 400 && status < 500) this.error = true;
+    this.setFlag(statusFlag(status));
+  }
+
+  private setFlag(flag: ErrorFlag): void {
+    if (flag === 'fault') this.fault = true;
+    else if (flag === 'error') this.error = true;
+    else if (flag === 'throttle') this.throttle = this.error = true;
   }
 
   /**
@@ -235,10 +248,7 @@ export abstract class Entity {
    */
   addError(error: unknown, options: AddErrorOptions = {}): void {
     try {
-      const flag = options.flag ?? 'fault';
-      if (flag === 'fault') this.fault = true;
-      else if (flag === 'error') this.error = true;
-      else if (flag === 'throttle') this.throttle = this.error = true;
+      this.setFlag(options.flag ?? 'fault');
       const knownId = recordedExceptionId(error);
       if (knownId !== undefined) {
         if (this.cause === undefined) this.cause = knownId;

@@ -6,9 +6,10 @@ export type {
   RecorderStats,
   SubsegmentOptions,
 } from './recorder.js';
-export { Entity, Segment, Subsegment, MAX_ANNOTATIONS, MAX_ANNOTATION_LENGTH, MAX_HTTP_FIELD_LENGTH } from './entity.js';
+export { Entity, Segment, Subsegment, MAX_ANNOTATIONS, MAX_ANNOTATION_LENGTH, MAX_HTTP_FIELD_LENGTH, statusFlag } from './entity.js';
 export type {
   AddErrorOptions,
+  ErrorFlag,
   AnnotationValue,
   HttpData,
   HttpRequestData,

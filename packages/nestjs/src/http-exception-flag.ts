@@ -1,4 +1,4 @@
-import type { AddErrorOptions } from '@xrayjs/core';
+import { statusFlag, type ErrorFlag } from '@xrayjs/core';
 
 /** The HTTP status of a Nest `HttpException` (or anything with `getStatus()`), if any. @internal */
 export function httpStatusOf(error: unknown): number | undefined {
@@ -17,10 +17,8 @@ export function httpStatusOf(error: unknown): number | undefined {
  * The flag an error sets: an `HttpException` by its status (a 404 is an `error`, a 429 a `throttle`,
  * a 5xx a `fault`); anything else is a `fault`.
  */
-export function errorFlag(error: unknown): AddErrorOptions['flag'] {
+export function errorFlag(error: unknown): ErrorFlag {
   const status = httpStatusOf(error);
-  if (status === undefined || status >= 500) return 'fault';
-  if (status === 429) return 'throttle';
-  if (status >= 400) return 'error';
-  return 'none';
+  // Not an HTTP exception, or a status past 5xx that no client reads: a fault.
+  return status === undefined || status >= 600 ? 'fault' : statusFlag(status);
 }
