@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { INestApplication } from '@nestjs/common';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 
 import { TestDaemon } from '../../../packages/core/test/support/udp-daemon.js';
 import { createDemoApp, type DemoAdapter } from '../src/app.factory.js';
@@ -37,6 +37,9 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as { port: number }).port;
   });
+
+  // Every document of every test, also those a test clears away, is valid against AWS's schema.
+  afterEach(() => expect(daemon.faults).toEqual([]));
 
   afterAll(async () => {
     await app.close();
@@ -171,7 +174,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     expect(forged.segment.name).toBe('xrayjs-demo');
   });
 
-  it('should nest sequential calls and keep concurrent calls siblings', async () => {
+  it('should keep sequential calls as ordered siblings and concurrent calls as overlapping siblings', async () => {
     const summary = await traced('/summary');
     expect(summary.segment.subsegments.map((s: Doc) => s.name)).toEqual(['OrdersService.count', 'InventoryService.stockOf']);
     const prices = await traced('/prices');

@@ -99,6 +99,7 @@ describe('Recorder', () => {
       const c = recorder.beginRequestSegment({ traceHeader: 'x'.repeat(100_000) })!;
       expect(c.sampled).toBe(true);
       for (const s of [a, b, c]) s.close();
+      expect(emitter.documents).toHaveLength(3);
       for (const d of emitter.documents) expect(validateSegmentDocument(d).valid).toBe(true);
     });
 
@@ -129,10 +130,13 @@ describe('Recorder', () => {
     });
 
     it('should not sample when the sampler throws, and say so once', () => {
-      make({ SAMPLER: { shouldTrace: () => { throw new Error('bad sampler'); } } satisfies Sampler });
+      const errors: string[] = [];
+      make({ SAMPLER: { shouldTrace: () => { throw new Error('bad sampler'); } } satisfies Sampler, LOGGER: { error: (m: string) => errors.push(m), warn: () => {} } });
       expect(recorder.beginRequestSegment({})!.sampled).toBe(false);
       expect(recorder.beginRequestSegment({})!.sampled).toBe(false);
       expect(recorder.stats().problems.sampler_failed).toBe(2);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/The sampler threw \(bad sampler\)/);
     });
   });
 
@@ -184,11 +188,7 @@ describe('Recorder', () => {
       await recorder.captureSegment('job', async () => {
         expect(() => recorder.capture('s', () => { throw syncError; })).toThrow(syncError);
         await expect(recorder.capture('a', async () => { throw asyncError; })).rejects.toBe(asyncError);
-        try {
-          recorder.capture('s2', () => { throw syncError; });
-        } catch (e) {
-          expect(e).toBe(syncError);
-        }
+        expect(() => recorder.capture('s2', () => { throw syncError; })).toThrow(syncError);
       });
       const subs = (emitter.documents[0] as { subsegments: { name: string; fault: boolean; cause: { exceptions: { type: string }[] } | string }[] }).subsegments;
       expect(subs.map((s) => [s.name, s.fault])).toEqual([['s', true], ['a', true], ['s2', true]]);

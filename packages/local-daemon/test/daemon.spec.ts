@@ -65,10 +65,19 @@ describe('LocalDaemon', () => {
 
     it('should handle the largest datagram UDP carries, and refuse what is over 64 KB', async () => {
       await start();
-      const big = HEADER + JSON.stringify(segment('ddddddddddddddd1', { metadata: { default: { pad: 'x'.repeat(70_000) } } }));
-      await send(daemon, Buffer.from(big).subarray(0, 65_507)); // cut JSON: rejected, daemon fine
-      await daemon.waitFor((d) => d.stats().datagrams === 1);
+      // A valid document that fills the largest datagram exactly is accepted.
+      const bare = HEADER + JSON.stringify(segment('ddddddddddddddd1', { metadata: { default: { pad: '' } } }));
+      const full = HEADER + JSON.stringify(segment('ddddddddddddddd1', { metadata: { default: { pad: 'x'.repeat(65_507 - Buffer.byteLength(bare)) } } }));
+      expect(Buffer.byteLength(full)).toBe(65_507);
+      await send(daemon, full);
+      await daemon.waitFor((d) => d.stats().accepted === 1);
+      // The same size cut mid-JSON is refused as broken JSON, and the daemon goes on.
+      const cut = HEADER + JSON.stringify(segment('ddddddddddddddd2', { metadata: { default: { pad: 'x'.repeat(70_000) } } }));
+      await send(daemon, Buffer.from(cut).subarray(0, 65_507));
+      await daemon.waitFor((d) => d.stats().datagrams === 2);
       expect(daemon.rejections[0]).toMatchObject({ bytes: 65_507 });
+      expect(daemon.rejections[0].reason).toMatch(/^the document is not JSON/);
+      expect(daemon.stats()).toMatchObject({ accepted: 1, rejected: 1 });
       const over = parseDatagram(Buffer.alloc(MAX_DATAGRAM_BYTES + 10, 0x20));
       expect('rejection' in over && over.rejection.reason).toMatch(/over the daemon's 64 KB buffer/);
     });

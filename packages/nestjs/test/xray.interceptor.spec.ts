@@ -47,10 +47,16 @@ describe('XRayInterceptor', () => {
 
   it('passes through untouched outside a segment and for unsampled requests', async () => {
     await expect(lastValueFrom(new XRayInterceptor().intercept(contextFor({}), { handle: () => of(2) }))).resolves.toBe(2);
-    const before = emitter.documents.length;
-    await recorder.captureSegment('req', () => lastValueFrom(new XRayInterceptor().intercept(contextFor({}), { handle: () => of(3) })), { sampled: false });
-    await recorder.flush();
-    expect(emitter.documents).toHaveLength(before);
+    const unsampled = await recorder.captureSegment(
+      'req',
+      async (segment) => {
+        await expect(lastValueFrom(new XRayInterceptor().intercept(contextFor({ route: { path: '/x' } }), { handle: () => of(3) }))).resolves.toBe(3);
+        return segment!;
+      },
+      { sampled: false },
+    );
+    expect(unsampled.sampled).toBe(false);
+    expect(unsampled.annotations).toBeUndefined();
   });
 
   it('is made global only when the router hook cannot be installed', () => {

@@ -91,6 +91,8 @@ describe('XRayModule', () => {
     @Module({ imports: [XRayModule.forRootAsync({ imports: [FactoryModule], useExisting: OptionsFactory })] })
     class WithExisting {}
     app = await boot(WithExisting);
+    // The first app's shutdown turned the recorder off: this one configured it again.
+    expect(recorder.enabled).toBe(true);
     expect(recorder.config?.tracingName).toBe('from-class');
     await app.close();
   });

@@ -19,6 +19,8 @@ export interface Received {
 export class TestDaemon {
   readonly received: Received[] = [];
   readonly broken: { bytes: number; reason: string }[] = [];
+  /** Every datagram since start that was broken or failed the schema; `clear()` keeps these. */
+  readonly faults: { id?: unknown; problem: unknown }[] = [];
   private waiters: { count: number; resolve: () => void }[] = [];
 
   private constructor(
@@ -52,14 +54,17 @@ export class TestDaemon {
     const nl = text.indexOf('\n');
     if (nl === -1) {
       this.broken.push({ bytes: msg.length, reason: 'no header line' });
-      return;
-    }
-    try {
-      const doc = JSON.parse(text.slice(nl + 1)) as Record<string, unknown>;
-      const { valid, errors } = validateSegmentDocument(doc);
-      this.received.push({ bytes: msg.length, header: text.slice(0, nl), doc, valid, errors });
-    } catch (e) {
-      this.broken.push({ bytes: msg.length, reason: (e as Error).message });
+      this.faults.push({ problem: 'no header line' });
+    } else {
+      try {
+        const doc = JSON.parse(text.slice(nl + 1)) as Record<string, unknown>;
+        const { valid, errors } = validateSegmentDocument(doc);
+        this.received.push({ bytes: msg.length, header: text.slice(0, nl), doc, valid, errors });
+        if (!valid) this.faults.push({ id: doc.id, problem: errors });
+      } catch (e) {
+        this.broken.push({ bytes: msg.length, reason: (e as Error).message });
+        this.faults.push({ problem: (e as Error).message });
+      }
     }
     this.waiters = this.waiters.filter((w) => {
       if (this.received.length + this.broken.length >= w.count) {
