@@ -87,6 +87,8 @@ export class Recorder {
   private emitter: SegmentEmitter | undefined;
   private sampler: Sampler | undefined;
   private aws: Record<string, unknown> = { xray: { sdk: SDK_NAME, sdk_version: SDK_VERSION } };
+  /** `aws` with `xray.sampling_rule_name`, one object per rule, so that its JSON is cached once. */
+  private awsByRule = new Map<string, Record<string, unknown>>();
   private readonly service: Record<string, unknown> = { runtime: 'node', runtime_version: process.version };
   private origin: string | undefined;
   private pending: Promise<void> = Promise.resolve();
@@ -108,6 +110,7 @@ export class Recorder {
     this.on = cfg.enabled;
     this.origin = undefined;
     this.aws = { xray: { sdk: SDK_NAME, sdk_version: SDK_VERSION } };
+    this.awsByRule = new Map();
     if (oldSampler) void Promise.resolve(oldSampler.stop?.()).catch(() => {});
     if (old && old !== cfg.emitter) void old.shutdown().catch(() => {});
     if (!cfg.enabled) {
@@ -139,6 +142,7 @@ export class Recorder {
         }).then((result) => {
           if (this.cfg !== cfg) return;
           this.aws = { ...result.aws, xray: { sdk: SDK_NAME, sdk_version: SDK_VERSION } };
+          this.awsByRule = new Map();
           this.origin = result.origin;
         }),
       );
@@ -524,16 +528,23 @@ export class Recorder {
       traceId: continued ? header.root : newTraceId(),
       parentId: continued && isValidEntityId(header.parent) ? header.parent : undefined,
       sampled,
-      aws: this.aws,
+      aws: typeof decision === 'string' ? this.awsForRule(decision) : this.aws,
       service: this.service,
       origin: this.origin,
       sink: this.writer,
       incomingHeader: header,
     });
-    if (typeof decision === 'string') {
-      segment.setAwsField('xray', { ...(this.aws.xray as object), sampling_rule_name: decision });
-    }
     return segment;
+  }
+
+  private awsForRule(rule: string): Record<string, unknown> {
+    let aws = this.awsByRule.get(rule);
+    if (aws === undefined) {
+      aws = { ...this.aws, xray: { ...(this.aws.xray as object), sampling_rule_name: rule } };
+      // Rule names come from configuration; the bound only guards against a sampler that invents them.
+      if (this.awsByRule.size < 1000) this.awsByRule.set(rule, aws);
+    }
+    return aws;
   }
 
   private decide(header: TraceHeader | undefined, request: SamplingRequest): boolean | string {

@@ -152,6 +152,10 @@ interface CompiledRule {
   readonly rule: LocalSamplingRule | undefined;
   readonly rate: number;
   readonly reservoir: Reservoir;
+  /** The rule's patterns, lower-cased once (matching is case-insensitive). */
+  readonly host?: string;
+  readonly method?: string;
+  readonly path?: string;
 }
 
 /** Options of the local sampler (a clock and a random source for tests). */
@@ -174,7 +178,14 @@ export class LocalSampler implements Sampler {
   private readonly random: () => number;
 
   constructor(rules: LocalSamplingRules = DEFAULT_SAMPLING_RULES, options: LocalSamplerOptions = {}) {
-    this.compiled = rules.rules.map((rule) => ({ rule, rate: rule.rate, reservoir: new Reservoir(rule.fixed_target) }));
+    this.compiled = rules.rules.map((rule) => ({
+      rule,
+      rate: rule.rate,
+      reservoir: new Reservoir(rule.fixed_target),
+      host: rule.host?.toLowerCase(),
+      method: rule.http_method?.toLowerCase(),
+      path: rule.url_path?.toLowerCase(),
+    }));
     this.fallback = { rule: undefined, rate: rules.default.rate, reservoir: new Reservoir(rules.default.fixed_target) };
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -192,12 +203,16 @@ export class LocalSampler implements Sampler {
   }
 
   private match(request: SamplingRequest): CompiledRule {
+    if (this.compiled.length === 0) return this.fallback;
+    // Case-insensitive: the request's fields are lower-cased once, the rules' when compiled.
+    const host = request.host?.toLowerCase();
+    const method = request.method?.toLowerCase();
+    const path = request.path?.toLowerCase();
     for (const c of this.compiled) {
-      const r = c.rule!;
       if (
-        (!request.host || wildcardMatch(r.host, request.host)) &&
-        (!request.method || wildcardMatch(r.http_method, request.method)) &&
-        (!request.path || wildcardMatch(r.url_path, request.path))
+        (!host || wildcardMatch(c.host, host, false)) &&
+        (!method || wildcardMatch(c.method, method, false)) &&
+        (!path || wildcardMatch(c.path, path, false))
       ) {
         return c;
       }
