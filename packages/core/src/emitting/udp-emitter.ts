@@ -33,7 +33,9 @@ const BURST_DATAGRAMS = 32;
 export class UdpEmitter implements SegmentEmitter {
   private socket: Socket | undefined;
   private resolving: Promise<void> | undefined;
+  /** Documents waiting to be sent: `queue[queueHead]` onwards. */
   private queue: string[] = [];
+  private queueHead = 0;
   private burstBytes = 0;
   private burstCount = 0;
   private windowStart = 0;
@@ -78,15 +80,16 @@ export class UdpEmitter implements SegmentEmitter {
                 return;
               }
               this.socket = socket;
-              if (this.queue.length > 0) this.scheduleDrain();
+              if (this.queued() > 0) this.scheduleDrain();
               resolve();
             });
           }),
       )
       .catch((e: Error) => {
         this.resolving = undefined;
-        this.counters.dropped += this.queue.length;
+        this.counters.dropped += this.queued();
         this.queue = [];
+        this.queueHead = 0;
         diag.error('daemon_unresolvable', `${e.message}; documents are dropped until it resolves.`);
         throw e;
       });
@@ -103,7 +106,7 @@ export class UdpEmitter implements SegmentEmitter {
       this.resolve().catch(() => {});
       return;
     }
-    if (this.queue.length > 0) {
+    if (this.queued() > 0) {
       this.enqueue(document);
       return;
     }
@@ -116,8 +119,12 @@ export class UdpEmitter implements SegmentEmitter {
     else this.transmit(document);
   }
 
+  private queued(): number {
+    return this.queue.length - this.queueHead;
+  }
+
   private enqueue(document: string): void {
-    if (this.queue.length >= MAX_QUEUED) {
+    if (this.queued() >= MAX_QUEUED) {
       this.counters.dropped++;
       diag.error('emit_queue_full', `More than ${MAX_QUEUED} documents are waiting to be sent; further documents are dropped and counted (recorder.stats()).`);
       return;
@@ -134,10 +141,19 @@ export class UdpEmitter implements SegmentEmitter {
       this.windowStart = performance.now();
       this.burstBytes = this.burstCount = 0;
       const queue = this.queue;
-      let i = 0;
+      let i = this.queueHead;
       while (i < queue.length && this.burstBytes < BURST_BYTES && this.burstCount < BURST_DATAGRAMS) this.transmit(queue[i++]);
-      this.queue = queue.slice(i);
-      if (this.queue.length > 0) this.scheduleDrain();
+      // A head index instead of copying the rest of the queue on every turn; compacted when half is sent.
+      if (i === queue.length) {
+        this.queue = [];
+        this.queueHead = 0;
+      } else if (i > queue.length / 2) {
+        this.queue = queue.slice(i);
+        this.queueHead = 0;
+      } else {
+        this.queueHead = i;
+      }
+      if (this.queued() > 0) this.scheduleDrain();
     });
   }
 
@@ -175,7 +191,7 @@ export class UdpEmitter implements SegmentEmitter {
 
   async flush(): Promise<void> {
     if (this.resolving && this.socket === undefined) await this.resolving.catch(() => {});
-    while (this.queue.length > 0 && this.socket !== undefined && !this.closed) {
+    while (this.queued() > 0 && this.socket !== undefined && !this.closed) {
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
     if (this.inFlight === 0) return;
