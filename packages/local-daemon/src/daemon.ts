@@ -229,7 +229,7 @@ export class LocalDaemon {
         }
       }
     }
-    for (const check of [...this.waiters]) check();
+    if (this.waiters.size > 0) for (const check of [...this.waiters]) check();
     this.notify();
   }
 
@@ -308,7 +308,7 @@ export class LocalDaemon {
             to: num('to'),
             limit: num('limit') ?? 500,
           }),
-          services: [...new Set(this.store.all().flatMap((t) => t.summary().services))].sort(),
+          services: [...new Set(this.store.all().flatMap((t) => t.services()))].sort(),
           stats: this.stats(),
         });
       }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import AjvDraft04Module from 'ajv-draft-04';
 
 /** Largest datagram the real daemon reads (its 64 KB buffer). */
-export const MAX_DATAGRAM_BYTES = 65_536;
+export const DAEMON_BUFFER_BYTES = 65_536;
 
 /** A document received from an SDK. */
 export type SegmentDocument = Record<string, unknown> & { id: string; name: string; trace_id?: string; type?: string; parent_id?: string };
@@ -41,7 +41,7 @@ export function parseDatagram(message: Buffer): { doc: SegmentDocument } | { rej
   const bytes = message.length;
   const text = message.toString('utf8');
   const reject = (reason: string) => ({ rejection: { bytes, reason, excerpt: text.slice(0, 200) } });
-  if (bytes > MAX_DATAGRAM_BYTES) return reject(`datagram of ${bytes} bytes is over the daemon's 64 KB buffer`);
+  if (bytes > DAEMON_BUFFER_BYTES) return reject(`datagram of ${bytes} bytes is over the daemon's 64 KB buffer`);
   const nl = text.indexOf('\n');
   if (nl === -1) return reject('no header line (expected {"format":"json","version":1} and a newline before the document)');
   let header: { format?: unknown; version?: unknown };

@@ -38,8 +38,6 @@ export class Trace {
   /** Documents by entity id: segments and subsegments sent on their own. The final one replaces an in-progress one. */
   readonly documents = new Map<string, SegmentDocument>();
   updated = 0;
-  /** Order of arrival, for eviction. */
-  sequence = 0;
 
   constructor(readonly id: string) {}
 
@@ -97,6 +95,13 @@ export class Trace {
     return segments;
   }
 
+  /** The services that sent a segment of this trace. */
+  services(): string[] {
+    const names = new Set<string>();
+    for (const d of this.documents.values()) if (d.type !== 'subsegment') names.add(String(d.name));
+    return [...names];
+  }
+
   summary(): TraceSummary {
     const segments = [...this.documents.values()].filter((d) => d.type !== 'subsegment');
     const all = [...this.documents.values()];
@@ -128,7 +133,7 @@ export class Trace {
       throttle: flag('throttle'),
       inProgress,
       segments: segments.length,
-      services: [...new Set(segments.map((s) => String(s.name)))],
+      services: this.services(),
       annotations,
       updated: this.updated,
     };
@@ -164,8 +169,8 @@ export interface TraceQuery {
 
 /** All traces, bounded: past `maxTraces` the oldest are evicted. */
 export class TraceStore {
+  /** In order of arrival (a Map keeps insertion order): the first is evicted first. */
   private readonly traces = new Map<string, Trace>();
-  private sequence = 0;
   evicted = 0;
 
   constructor(private readonly maxTraces = 1000) {}
@@ -176,7 +181,6 @@ export class TraceStore {
     let trace = this.traces.get(traceId);
     if (!trace) {
       trace = new Trace(traceId);
-      trace.sequence = ++this.sequence;
       this.traces.set(traceId, trace);
       while (this.traces.size > this.maxTraces) {
         const oldest = this.traces.keys().next().value as string;

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { Recorder } from '@xrayjs/core';
 
 import { LocalDaemon } from '../src/daemon.js';
-import { MAX_DATAGRAM_BYTES, parseDatagram } from '../src/protocol.js';
+import { DAEMON_BUFFER_BYTES, parseDatagram } from '../src/protocol.js';
 
 const HEADER = '{"format":"json","version":1}\n';
 const TRACE = '1-5759e988-bd862e3fe1be46a994272793';
@@ -78,7 +78,7 @@ describe('LocalDaemon', () => {
       expect(daemon.rejections[0]).toMatchObject({ bytes: 65_507 });
       expect(daemon.rejections[0].reason).toMatch(/^the document is not JSON/);
       expect(daemon.stats()).toMatchObject({ accepted: 1, rejected: 1 });
-      const over = parseDatagram(Buffer.alloc(MAX_DATAGRAM_BYTES + 10, 0x20));
+      const over = parseDatagram(Buffer.alloc(DAEMON_BUFFER_BYTES + 10, 0x20));
       expect('rejection' in over && over.rejection.reason).toMatch(/over the daemon's 64 KB buffer/);
     });
   });

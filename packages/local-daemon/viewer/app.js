@@ -262,7 +262,7 @@ events.addEventListener('update', (e) => {
   // Re-draw the list (below its filter form, which keeps what is being typed) or the map.
   setTimeout(() => {
     pending = false;
-    if (hash.startsWith('#/traces') || hash === '#/traces' || !location.hash) renderTraces();
+    if (hash.startsWith('#/traces')) renderTraces();
     else if (hash.startsWith('#/map')) renderMap();
     else if (hash.startsWith('#/rejected')) renderRejected();
   }, 150);

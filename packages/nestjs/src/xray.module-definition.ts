@@ -6,8 +6,6 @@ import type { XRayModuleOptions } from './xray-module-options.interface.js';
 export const {
   ConfigurableModuleClass: XRayConfigurableModule,
   MODULE_OPTIONS_TOKEN,
-  OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<XRayModuleOptions>({ moduleName: 'XRay' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createXRayOptions')
