@@ -148,7 +148,7 @@ const doc = typical.serialize();
 out['serialize a typical segment'] = { bytes: Buffer.byteLength(doc), ns: Math.round(Math.min(time(200_000, () => void typical.serialize()), time(200_000, () => void typical.serialize()))) };
 
 const emitter = new UdpEmitter({ host: '127.0.0.1', port: sinkPort });
-await emitter.resolve();
+await emitter.start();
 const before = await received();
 const count = 100_000;
 const t0 = performance.now();

@@ -1,10 +1,29 @@
 import { performance } from 'node:perf_hooks';
 
-const origin = performance.timeOrigin;
+/**
+ * Wall-clock milliseconds at monotonic time 0. Entity times are this anchor plus `performance.now()`:
+ * the monotonic clock gives sub-microsecond durations that never jump, the anchor ties them to the
+ * wall clock. @internal
+ */
+let anchor = Date.now() - performance.now();
+
+/**
+ * The anchor for a new segment: when the wall clock moved away from the monotonic clock by more than
+ * a millisecond (NTP stepped it, the host was suspended), it follows the wall clock; otherwise it
+ * stays, so that times of consecutive segments are as steady as the monotonic clock.
+ * (`Date.now()` has millisecond resolution, so a new reading differs from the anchor by up to 1 ms.)
+ * @internal
+ */
+export function wallAnchor(): number {
+  const candidate = Date.now() - performance.now();
+  const drift = candidate - anchor;
+  if (drift > 1 || drift < -1) anchor = candidate;
+  return anchor;
+}
 
 /** The current time in epoch seconds, with sub-microsecond resolution (X-Ray's `start_time`/`end_time`). */
 export function epochSeconds(): number {
-  return (origin + performance.now()) / 1000;
+  return (wallAnchor() + performance.now()) / 1000;
 }
 
 /** Epoch seconds rounded to the microsecond: the precision documents carry. @internal */
@@ -26,7 +45,7 @@ let lastSecondText = '';
  * @internal
  */
 export function formatEpoch(seconds: number): string {
-  if (!(seconds >= 0 && seconds < 9e9)) return JSON.stringify(seconds);
+  if (!(seconds >= 0 && seconds < 9e9)) return JSON.stringify(seconds) ?? '0';
   const micros = Math.round(seconds * 1e6);
   const whole = Math.floor(micros / 1e6);
   if (whole !== lastSecond) {

@@ -51,6 +51,11 @@ class Diagnostics {
     }
   }
 
+  /** Counts a problem of `kind` without logging it. */
+  count(kind: string): void {
+    this.counts.set(kind, (this.counts.get(kind) ?? 0) + 1);
+  }
+
   warn(kind: string, message: string, detail?: string): void {
     this.problem('warn', kind, message, detail);
   }
@@ -76,3 +81,35 @@ class Diagnostics {
 
 /** @internal */
 export const diag = new Diagnostics();
+
+/**
+ * A short, printable description of any value for a log message: never throws, whatever the value
+ * (a Proxy whose traps throw, an object whose `toString` throws, a symbol). @internal
+ */
+export function describeValue(value: unknown, max = 80): string {
+  let text: string;
+  try {
+    switch (typeof value) {
+      case 'string':
+        text = JSON.stringify(value);
+        break;
+      case 'function':
+        text = 'a function';
+        break;
+      case 'object':
+        if (value instanceof Error) {
+          const message: unknown = value.message;
+          text = typeof message === 'string' && message.length > 0 ? message : String(value.name);
+        } else text = value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';
+        break;
+      case 'symbol':
+        text = value.toString();
+        break;
+      default:
+        text = String(value);
+    }
+  } catch {
+    text = `a ${typeof value}`;
+  }
+  return text.length > max ? `${text.slice(0, max)}...` : text;
+}

@@ -1,3 +1,5 @@
+import { diag } from './diag.js';
+
 /** The deepest nesting copied into metadata; anything deeper becomes a marker string. @internal */
 const MAX_DEPTH = 64;
 
@@ -41,6 +43,7 @@ function copy(value: unknown, ancestors: Set<object>, depth: number): unknown {
   try {
     return copyObject(obj, ancestors, depth + 1);
   } catch {
+    diag.warn('value_unserializable', 'A value could not be read (a getter or a Proxy trap threw) and was recorded as "[Unserializable]".');
     return '[Unserializable]';
   } finally {
     ancestors.delete(obj);
@@ -71,7 +74,7 @@ function copyObject(obj: object, ancestors: Set<object>, depth: number): unknown
     const out: Record<string, unknown> = {};
     for (const [k, v] of obj) {
       const c = copy(v, ancestors, depth);
-      if (c !== undefined) out[typeof k === 'string' ? k : String(copy(k, ancestors, depth))] = c;
+      if (c !== undefined) setField(out, typeof k === 'string' ? k : String(copy(k, ancestors, depth)), c);
     }
     return out;
   }
@@ -123,6 +126,15 @@ function copyOwnFields(
     } catch {
       v = '[Unserializable]';
     }
-    if (v !== undefined) out[key] = v;
+    if (v !== undefined) setField(out, key, v);
   }
+}
+
+/**
+ * Sets an own field, also one named `__proto__` (which plain assignment would take as the object's
+ * prototype), so that a key from parsed JSON or a Map is kept as data and never changes any prototype.
+ */
+function setField(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 
+import { Segment, Subsegment } from '../src/index.js';
 import { epochSeconds, formatEpoch, roundEpoch } from '../src/clock.js';
 
 describe('time formatting', () => {
@@ -35,5 +36,31 @@ describe('time formatting', () => {
     while (b === a) b = epochSeconds();
     expect(b - a).toBeLessThan(0.0005); // a millisecond clock would step by ~0.001
     expect(Math.abs(a - Date.now() / 1000)).toBeLessThan(1);
+  });
+});
+
+describe('clock', () => {
+  it('should anchor new segments to the wall clock when it is stepped, and keep durations monotonic', () => {
+    const realNow = Date.now;
+    const before = new Segment('before');
+    const hour = 3600_000;
+    try {
+      // The wall clock is stepped an hour ahead (NTP, a resumed host); the monotonic clock is not.
+      Date.now = () => realNow() + hour;
+      const after = new Segment('after');
+      expect(after.start_time * 1000).toBeGreaterThan(realNow() + hour - 50);
+      expect(after.start_time - before.start_time).toBeGreaterThan(3599);
+      // A subsegment of the segment begun before the step: measured on that segment's clock.
+      const sub = new Subsegment('work', before);
+      sub.close();
+      expect(sub.start_time - before.start_time).toBeGreaterThanOrEqual(0);
+      expect(sub.start_time - before.start_time).toBeLessThan(1);
+      // Trace ids carry the stepped wall time too.
+      expect(parseInt(after.trace_id.split('-')[1], 16)).toBe(Math.floor((realNow() + hour) / 1000));
+    } finally {
+      Date.now = realNow;
+    }
+    const back = new Segment('back');
+    expect(Math.abs(back.start_time * 1000 - Date.now())).toBeLessThan(50);
   });
 });

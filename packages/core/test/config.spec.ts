@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from '@jest/globals';
 
-import { resolveConfig } from '../src/config.js';
+import { resolveConfig } from '../src/config/config.js';
 import { XRayConfigError } from '../src/errors.js';
 
 const NAME = { AWS_XRAY_TRACING_NAME: 'svc' };

@@ -5,12 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 
-import { bindContext, bindEmitter } from '../src/context.js';
+import { bindContext, bindEmitter } from '../src/context/bind.js';
 import { diag } from '../src/diag.js';
 import { InMemoryEmitter } from '../src/emitting/in-memory-emitter.js';
-import { type Entity, Segment } from '../src/entity.js';
+import { type Entity, NOOP_SUBSEGMENT, Segment } from '../src/index.js';
 import { SegmentNotFoundError } from '../src/errors.js';
-import { Recorder } from '../src/recorder.js';
+import { Recorder } from '../src/recorder/recorder.js';
 
 type Doc = { name: string; id: string; parent_id?: string; trace_id?: string; subsegments?: Doc[]; annotations?: Record<string, unknown> };
 
@@ -121,16 +121,52 @@ describe('async context', () => {
     expect(callback()).toBe(segment);
   });
 
-  it('should nest imperative begin/end in sequence and restore the parent', () => {
-    const seg = recorder.beginSegment('manual')!;
-    const a = recorder.beginSubsegment('a')!;
-    const b = recorder.beginSubsegment('b')!;
-    expect(b.parent).toBe(a);
-    recorder.endSubsegment();
-    expect(recorder.currentSubsegment()).toBe(a);
-    recorder.endSubsegment();
-    expect(recorder.currentEntity()).toBe(seg);
-    recorder.endSegment();
+  it('should let bound emitters remove listeners by the function added, also once listeners', () => {
+    const shared = new EventEmitter();
+    const calls: string[] = [];
+    const onX = () => calls.push('on');
+    const onceX = () => calls.push('once');
+    const prepended = () => calls.push('prepended');
+    recorder.captureSegment('bind-remove', () => {
+      bindEmitter(shared);
+      bindEmitter(shared); // a second bind is a no-op
+      shared.on('x', onX);
+      shared.once('x', onceX);
+      shared.prependOnceListener('x', prepended);
+    });
+    expect(shared.listeners('x')).toEqual([prepended, onX, onceX]);
+    shared.off('x', onX);
+    shared.removeListener('x', onceX);
+    expect(shared.listenerCount('x')).toBe(1);
+    shared.emit('x');
+    shared.emit('x');
+    expect(calls).toEqual(['prepended']);
+    expect(shared.listenerCount('x')).toBe(0);
+    // A once listener removes itself after one call, and runs in the context that added it.
+    let seen: Entity | undefined;
+    const segment = recorder.captureSegment('bind-once', (seg) => {
+      shared.once('y', () => (seen = recorder.currentSegment()));
+      return seg;
+    });
+    shared.emit('y');
+    shared.emit('y');
+    expect(seen).toBe(segment);
+    expect(shared.listenerCount('y')).toBe(0);
+  });
+
+  it('should nest imperative begin/end through runWith, and never make a begun entity current by itself', () => {
+    const seg = recorder.beginSegment('manual');
+    expect(recorder.activeEntity()).toBeUndefined();
+    const a = recorder.beginSubsegment('a', { parent: seg });
+    recorder.runWith(a, () => {
+      const b = recorder.beginSubsegment('b');
+      expect(b.parent).toBe(a);
+      expect(recorder.currentSubsegment()).toBe(a);
+      recorder.endSubsegment(b);
+      recorder.endSubsegment();
+    });
+    expect(a.closed).toBe(true);
+    recorder.endSegment(seg);
     const doc = emitter.documents.at(-1) as unknown as Doc;
     expect(doc.name).toBe('manual');
     expect(doc.subsegments![0].name).toBe('a');
@@ -188,7 +224,7 @@ describe('context-missing strategies', () => {
   it('IGNORE_ERROR is silent but counted', () => {
     const error = jest.fn();
     const rec = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'cm', EMITTER: emitter, AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR', LOGGER: { error, warn: error } });
-    expect(rec.beginSubsegment('x')).toBeUndefined();
+    expect(rec.beginSubsegment('x')).toBe(NOOP_SUBSEGMENT);
     expect(error).not.toHaveBeenCalled();
     expect(rec.stats().problems.context_missing).toBe(1);
   });
@@ -210,7 +246,7 @@ describe('context-missing strategies', () => {
     const seg = rec.beginRequestSegment({ traceHeader: 'Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=0' })!;
     expect(seg.sampled).toBe(false);
     const value = rec.runWith(seg, () => rec.capture('x', (sub) => sub));
-    expect(value).toBeUndefined();
+    expect(value).toBe(NOOP_SUBSEGMENT);
     expect(seg.subsegments).toBeUndefined();
     expect(seg).toBeInstanceOf(Segment);
   });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 
 import { diag } from '../src/diag.js';
-import { Segment, Subsegment } from '../src/entity.js';
+import { InMemoryEmitter, Recorder, Segment, Subsegment } from '../src/index.js';
 import { toJsonSafe } from '../src/json-safe.js';
 import { sanitizeName } from '../src/names.js';
 import { validateSegmentDocument } from './support/conformance.js';
@@ -247,8 +247,7 @@ describe('Segment and Subsegment', () => {
     });
 
     it('should keep at most MAX_TRACE_BACK frames and say how many were cut', () => {
-      const sink = { maxTraceBack: 2, workingDirectory: process.cwd(), segmentClosed() {}, subsegmentClosed() {}, lateSubsegmentClosed() {} };
-      const seg = new Segment('s', { sink });
+      const seg = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'x', MAX_TRACE_BACK: 2, EMITTER: new InMemoryEmitter(), SAMPLING: false }).beginSegment('s');
       const error = new Error('deep');
       error.stack = ['Error: deep', ...Array.from({ length: 8 }, (_, i) => `    at f${i} (/app/src/f${i}.js:${i + 1}:1)`)].join('\n');
       seg.addError(error);
@@ -258,6 +257,44 @@ describe('Segment and Subsegment', () => {
         { path: '/app/src/f1.js', line: 2, label: 'f1' },
       ]);
       expect(ex.truncated).toBe(6);
+    });
+
+    it('should write async and file:// frames as paths relative to the working directory, labels without async', async () => {
+      const cwd = process.cwd();
+      const error = new Error('async');
+      error.stack = [
+        'Error: async',
+        `    at OrdersService.find (file://${cwd}/dist/orders.service.js:30:11)`,
+        `    at async file://${cwd}/node_modules/@nestjs/core/router/router-execution-context.js:46:28`,
+        `    at async OrdersController.get (${cwd}/dist/app.controller.js:12:5)`,
+        '    at async Promise.all (index 0)',
+        '    at new Foo (node:internal/foo:1:2)',
+      ].join('\n');
+      const seg = new Segment('s');
+      seg.addError(error);
+      const ex = (roundTrip(seg).cause as { exceptions: { stack: unknown[] }[] }).exceptions[0];
+      expect(ex.stack).toEqual([
+        { path: 'dist/orders.service.js', line: 30, label: 'OrdersService.find' },
+        { path: 'node_modules/@nestjs/core/router/router-execution-context.js', line: 46 },
+        { path: 'dist/app.controller.js', line: 12, label: 'OrdersController.get' },
+        { path: 'index 0', label: 'Promise.all' },
+        { path: 'node:internal/foo', line: 1, label: 'new Foo' },
+      ]);
+      // A real async stack from V8.
+      const inner = async () => {
+        await null;
+        throw new Error('deep');
+      };
+      const outer = async () => {
+        await inner();
+      };
+      const real = await outer().catch((e: unknown) => e);
+      const seg2 = new Segment('s2');
+      seg2.addError(real);
+      const frames = (roundTrip(seg2).cause as { exceptions: { stack: { path: string; label?: string }[] }[] }).exceptions[0].stack;
+      expect(frames[0]).toMatchObject({ path: 'test/entity.spec.ts', label: 'inner' });
+      expect(frames.find((f) => f.label === 'outer')).toMatchObject({ path: 'test/entity.spec.ts' });
+      for (const f of frames) expect(f.path.startsWith('async') || f.label?.startsWith('async') === true).toBe(false);
     });
 
     it('should reference an exception a child already recorded by its id', () => {
@@ -271,6 +308,32 @@ describe('Segment and Subsegment', () => {
       const childCause = (doc.subsegments as { cause: { exceptions: { id: string }[] } }[])[0].cause;
       expect(doc.cause).toBe(childCause.exceptions[0].id);
       expect(validateSegmentDocument(doc).valid).toBe(true);
+    });
+
+    it('should write an error shared by two traces in full in each, never as a reference into the other', async () => {
+      // A cached rejection, a constant error and an AbortSignal.timeout() reason, awaited by two requests.
+      const cached = Promise.reject(new Error('backend down'));
+      cached.catch(() => {});
+      const constant = new TypeError('not allowed');
+      const signal = AbortSignal.timeout(1);
+      await new Promise((r) => setTimeout(r, 10));
+      for (const shared of [() => cached, () => Promise.reject(constant), () => Promise.reject(signal.reason)]) {
+        const emitter = new InMemoryEmitter();
+        const rec = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'x', EMITTER: emitter, SAMPLING: false, LOGGER: false });
+        for (const request of ['first', 'second']) {
+          await rec.captureSegment(request, () => rec.capture('call', shared)).catch(() => {});
+        }
+        const docs = emitter.documents as { name: string; cause: unknown; subsegments: { cause: { exceptions: { id: string; message: string }[] } }[] }[];
+        expect(docs.map((d) => d.name)).toEqual(['first', 'second']);
+        for (const doc of docs) {
+          // Within one trace: the subsegment holds the exception, the segment refers to it.
+          const exception = doc.subsegments[0].cause.exceptions[0];
+          expect(exception.message).toBeTruthy();
+          expect(doc.cause).toBe(exception.id);
+          expect(validateSegmentDocument(doc).valid).toBe(true);
+        }
+        expect(docs[0].subsegments[0].cause.exceptions[0].id).not.toBe(docs[1].subsegments[0].cause.exceptions[0].id);
+      }
     });
 
     it('should follow the Error.cause chain and record thrown non-errors', () => {

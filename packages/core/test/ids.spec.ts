@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 
 import { describe, expect, it } from '@jest/globals';
 
-import { newEntityId, newTraceId } from '../src/ids.js';
+import { newEntityId, newTraceId } from '../src/propagation/ids.js';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;

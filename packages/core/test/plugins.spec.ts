@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { diag } from '../src/diag.js';
 import { InMemoryEmitter } from '../src/emitting/in-memory-emitter.js';
 import { runPlugins } from '../src/plugins/plugins.js';
-import { Recorder } from '../src/recorder.js';
+import { Recorder } from '../src/recorder/recorder.js';
 import { validateSegmentDocument } from './support/conformance.js';
 
 /** A local stand-in for the EC2 instance metadata service (IMDSv2 with token, or v1 only). */

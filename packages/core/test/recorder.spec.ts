@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 
 import { diag } from '../src/diag.js';
 import { InMemoryEmitter } from '../src/emitting/in-memory-emitter.js';
-import { Recorder } from '../src/recorder.js';
+import { NOOP_SEGMENT, NOOP_SUBSEGMENT, Recorder } from '../src/recorder/recorder.js';
 import type { Sampler } from '../src/sampling/sampler.js';
 import { validateSegmentDocument } from './support/conformance.js';
 
@@ -57,9 +57,10 @@ describe('Recorder', () => {
       expect(seg.trace_id).toBe(ROOT);
       expect(recorder.downstreamHeader(seg)).toBe(`Root=${ROOT};Parent=${seg.id};Sampled=0`);
       recorder.runWith(seg, () => {
-        expect(recorder.capture('x', (s) => s)).toBeUndefined();
+        expect(recorder.capture('x', (s) => s)).toBe(NOOP_SUBSEGMENT);
         recorder.putAnnotation('a', 1);
       });
+      expect(seg.annotations).toBeUndefined();
       seg.close();
       expect(emitter.documents).toEqual([]);
       expect(recorder.responseTraceHeader(seg)).toBe(`Root=${ROOT}`);
@@ -240,11 +241,11 @@ describe('Recorder', () => {
     });
 
     it('should end subsegments and segments opened by hand', () => {
-      const seg = recorder.beginSegment('manual', { traceHeader: `Root=${ROOT};Parent=${PARENT};Sampled=1` })!;
-      const sub = recorder.beginSubsegment('step', { namespace: 'remote' })!;
-      recorder.addError(new Error('x'), { flag: 'error', remote: true });
-      recorder.endSubsegment();
-      recorder.endSegment();
+      const seg = recorder.beginSegment('manual', { traceHeader: `Root=${ROOT};Parent=${PARENT};Sampled=1` });
+      const sub = recorder.beginSubsegment('step', { namespace: 'remote', parent: seg });
+      recorder.runWith(sub, () => recorder.addError(new Error('x'), { flag: 'error', remote: true }));
+      recorder.endSubsegment(sub);
+      recorder.endSegment(seg);
       expect(seg.trace_id).toBe(ROOT);
       expect(emitter.documents[0]).toMatchObject({ name: 'manual', trace_id: ROOT, parent_id: PARENT, subsegments: [{ id: sub.id, namespace: 'remote', error: true }] });
     });
@@ -262,10 +263,14 @@ describe('Recorder', () => {
       }
       expect(recorder.enabled).toBe(false);
       expect(recorder.beginRequestSegment({})).toBeUndefined();
-      expect(recorder.beginSegment('x')).toBeUndefined();
-      expect(recorder.capture('x', () => 5)).toBe(5);
-      expect(await recorder.captureSegment('x', async () => 6)).toBe(6);
-      expect(recorder.currentSegment()).toBeUndefined();
+      expect(recorder.beginSegment('x')).toBe(NOOP_SEGMENT);
+      expect(recorder.capture('x', (sub) => (sub === NOOP_SUBSEGMENT ? 5 : 0))).toBe(5);
+      expect(await recorder.captureSegment('x', async (seg) => (seg === NOOP_SEGMENT ? 6 : 0))).toBe(6);
+      // Code written against the API runs unchanged: the no-op entities take every call.
+      expect(recorder.currentSegment()).toBe(NOOP_SEGMENT);
+      recorder.currentSegment()!.putAnnotation('a', 1);
+      recorder.currentSubsegment()!.putMetadata('m', 1);
+      expect(NOOP_SEGMENT.annotations).toBeUndefined();
       recorder.putAnnotation('a', 1);
       recorder.endSegment();
       expect(recorder.isSampled()).toBe(false);
@@ -283,7 +288,7 @@ describe('Recorder', () => {
     diag.setLogger({ warn: (m: string) => warn.push(m), error: () => {} });
     const fresh = new Recorder();
     expect(fresh.captureSegment('x', () => 1)).toBe(1);
-    expect(fresh.beginSegment('y')).toBeUndefined();
+    expect(fresh.beginSegment('y')).toBe(NOOP_SEGMENT);
     expect(warn).toEqual([expect.stringContaining('before configure()')]);
     diag.setLogger(undefined);
   });

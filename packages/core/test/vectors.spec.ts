@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 
-import { resolveDaemonAddress } from '../src/daemon-config.js';
-import { isValidTraceId, newTraceId, parseTraceId } from '../src/ids.js';
+import { resolveDaemonAddress } from '../src/emitting/daemon-address.js';
+import { isValidTraceId, newTraceId, parseTraceId } from '../src/propagation/ids.js';
 import { InvalidSamplingManifestError } from '../src/errors.js';
 import { LocalSampler, parseSamplingRules } from '../src/sampling/local-sampler.js';
-import { TraceHeader, type SampledFlag } from '../src/trace-header.js';
+import { TraceHeader, type SampledFlag } from '../src/propagation/trace-header.js';
 import { wildcardMatch } from '../src/wildcard.js';
 import { loadVectors } from './support/conformance.js';
 

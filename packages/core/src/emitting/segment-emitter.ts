@@ -10,11 +10,20 @@ export interface SegmentEmitter {
   shutdown(): Promise<void>;
 }
 
-/** Counters of an emitter. */
+/**
+ * Counters of an emitter. `sent` counts datagrams the kernel accepted: UDP has no acknowledgement, so a
+ * datagram the receiver drops (its receive buffer full, or nothing listening) cannot be told from one
+ * it read, except through `socketErrors` when the receiver's host answers "port unreachable".
+ */
 export interface EmitterStats {
   sent: number;
+  /** Sends the kernel refused (for example a datagram too large for the interface). */
   failed: number;
+  /** Documents never handed to the kernel: no address yet, queue full, or sent after shutdown. */
   dropped: number;
   /** Errors the socket reported outside a send (for example: nothing listens on the daemon port). */
   socketErrors: number;
+  /** Look-ups of the daemon host name, and how many failed. */
+  lookups?: number;
+  lookupFailures?: number;
 }

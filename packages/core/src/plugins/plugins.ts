@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 
-import type { PluginName } from '../config.js';
+import type { PluginName } from '../config/config.js';
 import { diag } from '../diag.js';
 
 /** What a plugin adds to segments: a key of the `aws` block and the `origin`. */

@@ -29,10 +29,16 @@ export class TestDaemon {
     readonly host: string,
   ) {}
 
-  static async start(type: 'udp4' | 'udp6' = 'udp4', receiveBuffer = 8 * 1024 * 1024): Promise<TestDaemon> {
+  static async start(type: 'udp4' | 'udp6' = 'udp4', receiveBuffer = 8 * 1024 * 1024, bindTo: { host?: string; port?: number } = {}): Promise<TestDaemon> {
     const socket = createSocket(type);
-    const host = type === 'udp4' ? '127.0.0.1' : '::1';
-    await new Promise<void>((resolve) => socket.bind(0, host, resolve));
+    const host = bindTo.host ?? (type === 'udp4' ? '127.0.0.1' : '::1');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(bindTo.port ?? 0, host, () => {
+        socket.off('error', reject);
+        resolve();
+      });
+    });
     // A large receive buffer (the sender shares this event loop), unless a test asks for the default (0).
     try {
       if (receiveBuffer > 0) socket.setRecvBufferSize(receiveBuffer);

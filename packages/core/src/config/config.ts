@@ -1,14 +1,14 @@
-import { parseDaemonAddress, DEFAULT_DAEMON_ADDRESS, type DaemonAddress } from './daemon-config.js';
-import type { XRayLogger } from './diag.js';
-import type { SegmentEmitter } from './emitting/segment-emitter.js';
-import { XRayConfigError } from './errors.js';
+import { parseDaemonAddress, DEFAULT_DAEMON_ADDRESS, type DaemonAddress } from '../emitting/daemon-address.js';
+import type { XRayLogger } from '../diag.js';
+import type { SegmentEmitter } from '../emitting/segment-emitter.js';
+import { XRayConfigError } from '../errors.js';
 import {
   DEFAULT_SAMPLING_RULES,
   loadSamplingRulesFile,
   parseSamplingRules,
   type LocalSamplingRules,
-} from './sampling/local-sampler.js';
-import type { Sampler } from './sampling/sampler.js';
+} from '../sampling/local-sampler.js';
+import type { Sampler } from '../sampling/sampler.js';
 
 /** What to do when code asks for the current segment and there is none. */
 export type ContextMissingStrategy = 'RUNTIME_ERROR' | 'LOG_ERROR' | 'IGNORE_ERROR';

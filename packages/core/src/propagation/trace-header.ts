@@ -12,6 +12,16 @@ export const TRACE_HEADER_NAME = 'X-Amzn-Trace-Id';
  */
 export const TRACE_HEADER_EXTRA_LIMIT = 256;
 
+/** An extra pair's key: an HTTP token (RFC 9110), which never holds `=`, `;`, white space or controls. */
+const EXTRA_KEY = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/** A value in the header: visible ASCII except `;` (so never CR, LF, other controls or spaces). */
+const HEADER_VALUE = /^[\x21-\x3a\x3c-\x7e]+$/;
+
+/** Whether a pair can be written into the header as it is (and kept in a plain object). @internal */
+function isPlainPair(key: string, value: string): boolean {
+  return EXTRA_KEY.test(key) && key !== '__proto__' && HEADER_VALUE.test(value);
+}
+
 /**
  * A parsed `X-Amzn-Trace-Id` header: `Root=<trace id>;Parent=<entity id>;Sampled=<1|0|?>[;key=value…]`.
  *
@@ -19,8 +29,11 @@ export const TRACE_HEADER_EXTRA_LIMIT = 256;
  * white space around parts (as the Java, Go, Node and .NET SDKs do; the Python SDK does not) and reads
  * the reserved keys `Root`, `Parent`, `Sampled` and `Self` in any letter case (as Node and Ruby do).
  * `Self` (added by load balancers) is dropped; other pairs are kept in order, up to
- * {@link TRACE_HEADER_EXTRA_LIMIT} bytes. Values are kept as sent: use {@link TraceHeader.hasValidRoot}
- * before continuing a trace.
+ * {@link TRACE_HEADER_EXTRA_LIMIT} bytes, when they are plain tokens: a key of HTTP token characters
+ * and a value of visible ASCII without `;`; others (CR, LF, controls, spaces, `__proto__`) are dropped,
+ * so that a header taken from a queue message can never inject anything downstream. `Root` and
+ * `Parent` are kept as sent: use {@link TraceHeader.hasValidRoot} before continuing a trace.
+ * `toString()` always gives a valid header value.
  *
  * @example TraceHeader.fromString('Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1').sampled // '1'
  */
@@ -34,13 +47,28 @@ export class TraceHeader {
   /** Other `key=value` pairs, in the order received. */
   readonly extra: Record<string, string>;
 
+  /** A header from its parts; extra pairs that are not plain tokens are left out. Never throws. */
   constructor(
     fields: { root?: string; parent?: string; sampled?: SampledFlag; extra?: Record<string, string> } = {},
   ) {
-    this.root = fields.root;
-    this.parent = fields.parent;
-    this.sampled = fields.sampled;
-    this.extra = fields.extra ? { ...fields.extra } : {};
+    this.root = undefined;
+    this.parent = undefined;
+    this.sampled = undefined;
+    this.extra = {};
+    try {
+      const { root, parent, sampled, extra } = fields ?? {};
+      if (typeof root === 'string') this.root = root;
+      if (typeof parent === 'string') this.parent = parent;
+      if (sampled === '1' || sampled === '0' || sampled === '?') this.sampled = sampled;
+      if (extra) {
+        for (const key of Object.keys(extra)) {
+          const value = extra[key];
+          if (typeof value === 'string' && isPlainPair(key, value)) this.extra[key] = value;
+        }
+      }
+    } catch {
+      // fields that cannot be read are left out
+    }
   }
 
   /** Parses a header value. Anything that is not a string gives an empty header. Never throws. */
@@ -71,7 +99,7 @@ export class TraceHeader {
             case 'self':
               break;
             default:
-              if (extraBytes + key.length + value.length <= TRACE_HEADER_EXTRA_LIMIT) {
+              if (extraBytes + key.length + value.length <= TRACE_HEADER_EXTRA_LIMIT && isPlainPair(key, value)) {
                 extraBytes += key.length + value.length;
                 header.extra[key] = value;
               }
@@ -96,13 +124,21 @@ export class TraceHeader {
     return this.hasValidRoot() && this.parent !== undefined && this.sampled !== undefined;
   }
 
-  /** Writes `Root=…;Parent=…;Sampled=…` and then the extra pairs; missing parts are left out. */
+  /**
+   * Writes `Root=…;Parent=…;Sampled=…` and then the extra pairs; missing parts are left out, and so is
+   * any part that is not a plain header value (the fields are public and may have been set by hand),
+   * so the result is always a valid header value.
+   */
   toString(): string {
     let out = '';
-    if (this.root !== undefined) out = `Root=${this.root}`;
-    if (this.parent !== undefined) out += `${out ? ';' : ''}Parent=${this.parent}`;
-    if (this.sampled !== undefined) out += `${out ? ';' : ''}Sampled=${this.sampled}`;
-    for (const key in this.extra) out += `${out ? ';' : ''}${key}=${this.extra[key]}`;
+    if (typeof this.root === 'string' && HEADER_VALUE.test(this.root)) out = `Root=${this.root}`;
+    if (typeof this.parent === 'string' && HEADER_VALUE.test(this.parent)) out += `${out ? ';' : ''}Parent=${this.parent}`;
+    if (this.sampled === '1' || this.sampled === '0' || this.sampled === '?') out += `${out ? ';' : ''}Sampled=${this.sampled}`;
+    const extra = this.extra;
+    for (const key of Object.keys(extra)) {
+      const value = extra[key];
+      if (typeof value === 'string' && isPlainPair(key, value)) out += `${out ? ';' : ''}${key}=${value}`;
+    }
     return out;
   }
 }
