@@ -5,11 +5,13 @@ export { XRayRecorder } from './xray-recorder.service.js';
 export { XRayInterceptor } from './xray.interceptor.js';
 export { NoSubsegment, Subsegment } from './decorators/subsegment.decorator.js';
 export type { SubsegmentOptions } from './decorators/subsegment.decorator.js';
-export { errorFlag, httpStatusOf } from './http-exception-flag.js';
+export { errorFlag, httpStatusOf } from './http/exception-flag.js';
+export { SUPPORTED_NEST_MAJORS } from './internals/nest-internals.js';
 export {
   ANNOTATION_CLIENT_ABORTED,
   ANNOTATION_CONTROLLER,
   ANNOTATION_HANDLER,
   ANNOTATION_ROUTE,
 } from './xray.constants.js';
-export type { Segment, Subsegment as XRaySubsegment, XRayOptions } from '@xrayjs/core';
+export { NOOP_SEGMENT, NOOP_SUBSEGMENT } from '@xrayjs/core';
+export type { Recorder, Segment, Subsegment as XRaySubsegment, XRayOptions } from '@xrayjs/core';

@@ -1,49 +1,80 @@
-import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import {
-  Inject,
-  Logger,
-  Module,
-  Optional,
-  type OnApplicationShutdown,
-  type OnModuleInit,
-} from '@nestjs/common';
+import { Inject, Logger, Module, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
-import { recorder, registerInternalPath, resolveConfig, type XRayOptions } from '@xrayjs/core';
+import { Recorder, registerInternalPath, resolveConfig, type XRayOptions } from '@xrayjs/core';
 
-import { recordNestExceptions } from './exception-recording.js';
-import { errorFlag } from './http-exception-flag.js';
-import { RequestTracer } from './request-tracer.js';
-import { installRouteAnnotations } from './route-annotations.js';
+import { errorFlag } from './http/exception-flag.js';
+import { RequestTracer } from './http/request-tracer.js';
+import { recordNestExceptions } from './internals/exception-recording.js';
+import { loadNestInternals, type NestInternals } from './internals/nest-internals.js';
+import { installRouteAnnotations } from './internals/route-annotations.js';
 import { XRayInterceptor } from './xray.interceptor.js';
+import { XRAY_CHECKED_OPTIONS, XRAY_CORE_RECORDER, XRAY_NEST_HOOKS } from './xray.internal-constants.js';
 import { MODULE_OPTIONS_TOKEN, XRayConfigurableModule } from './xray.module-definition.js';
 import type { XRayModuleOptions } from './xray-module-options.interface.js';
 import { XRayRecorder } from './xray-recorder.service.js';
 
-/** Splits the module's own keys from the recorder's. @internal */
-function recorderOptions(options: XRayModuleOptions | undefined): XRayOptions {
-  const { EXCLUDE_ROUTES: _excluded, ...rest } = options ?? {};
-  return rest;
+/** The module's options with the module's own keys split from the recorder's. @internal */
+interface CheckedOptions {
+  readonly module: XRayModuleOptions;
+  readonly recorder: XRayOptions;
+}
+
+function check(options: XRayModuleOptions): CheckedOptions {
+  const { EXCLUDE_ROUTES: _excluded, ...recorder } = options ?? {};
+  resolveConfig(recorder); // a bad key fails the bootstrap here, with a message that names it
+  return { module: options, recorder };
+}
+
+/** What this application holds of the Nest hooks. @internal */
+export interface NestHooks {
+  /** How route annotations and exceptions are recorded. */
+  readonly mode: 'hooks' | 'interceptor';
+  release(): void;
 }
 
 /**
- * Installs the router hook, or, when it cannot be installed, makes `XRayInterceptor` a global
- * interceptor of the application being created (same annotations, at the interceptor pipeline's
- * cost). Called by `XRayModule` while the application is created, before Nest builds its routes.
+ * Installs the two hooks in Nest's internals (route annotations in the router, exception recording in
+ * `ExceptionsHandler`), or, when they cannot be installed (an unsupported Nest version, files that
+ * moved), makes `XRayInterceptor` a global interceptor of the application being created: the same
+ * annotations, exceptions thrown by handlers, at the interceptor pipeline's cost. Called while the
+ * application is created, before Nest builds its routes, and only when tracing is on.
  * @internal
  */
-export function enableRouteAnnotations(config: ApplicationConfig, install: () => boolean = installRouteAnnotations): 'router-hook' | 'interceptor' {
-  if (install()) return 'router-hook';
-  config.addGlobalInterceptor(new XRayInterceptor());
-  return 'interceptor';
+export async function installNestHooks(config: ApplicationConfig, logger: Pick<Logger, 'warn'>, internals?: NestInternals): Promise<NestHooks> {
+  const found = internals ?? (await loadNestInternals());
+  const releases: (() => void)[] = [];
+  const problems = [...found.problems];
+  let complete = found.routerExecutionContext !== undefined && found.exceptionsHandler !== undefined;
+  if (complete) {
+    try {
+      releases.push(installRouteAnnotations(found.routerExecutionContext!));
+      releases.push(recordNestExceptions(found.exceptionsHandler!));
+    } catch (e) {
+      problems.push(`a hook could not be installed (${(e as Error).message})`);
+      complete = false;
+    }
+  }
+  if (!complete) {
+    for (const release of releases.splice(0)) release();
+    config.addGlobalInterceptor(new XRayInterceptor());
+    logger.warn(
+      `X-Ray: ${problems.join('; ')}. Route annotations and handler exceptions are recorded by a global interceptor instead ` +
+        '(exceptions thrown by guards and middleware are then seen only through the response status).',
+    );
+  }
+  let released = false;
+  return {
+    mode: complete ? 'hooks' : 'interceptor',
+    release: () => {
+      if (released) return;
+      released = true;
+      for (const release of releases) release();
+    },
+  };
 }
-
-/** Checks the options while the application is created, so that a bad key fails the bootstrap. @internal */
-const XRAY_CHECKED_OPTIONS = Symbol.for('xrayjs.nestjs.checked-options');
-/** How route annotations are made: `'router-hook'` or `'interceptor'`. @internal */
-const XRAY_ROUTE_ANNOTATIONS = Symbol.for('xrayjs.nestjs.route-annotations-mode');
 
 /**
  * AWS X-Ray for NestJS. `XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'orders' })` (or
@@ -51,23 +82,40 @@ const XRAY_ROUTE_ANNOTATIONS = Symbol.for('xrayjs.nestjs.route-annotations-mode'
  * as a segment, on Express and Fastify alike; `@Subsegment()` traces methods; `XRayRecorder` is
  * injectable everywhere (the module is global).
  *
- * Nothing happens at import time. The options are checked when the application is created (a bad key
- * fails the bootstrap with a message naming it), the recorder is configured when the module
- * initialises, and it is flushed and closed on application shutdown.
+ * Nothing happens at import time. While the application is created, the options are checked (a bad
+ * key fails the bootstrap with a message naming it) and the application's own recorder is configured;
+ * when tracing is on, the module hooks into Nest's router and exception handling, and traces the HTTP
+ * server's requests once the application initialises. On application shutdown it stops tracing this
+ * application, releases its hooks and flushes its recorder; another application in the process keeps
+ * tracing.
  */
 @Module({
   providers: [
     XRayRecorder,
-    // Route annotations come from a hook in Nest's router (one call per request), installed while the
-    // application is created; only if it cannot be installed is XRayInterceptor made global.
-    { provide: XRAY_ROUTE_ANNOTATIONS, useFactory: (config: ApplicationConfig) => enableRouteAnnotations(config), inject: [ApplicationConfig] },
     {
       provide: XRAY_CHECKED_OPTIONS,
-      useFactory: (options?: XRayModuleOptions) => {
-        if (options !== undefined) resolveConfig(recorderOptions(options));
-        return options;
-      },
+      useFactory: (options?: XRayModuleOptions) => (options === undefined ? null : check(options)),
       inject: [{ token: MODULE_OPTIONS_TOKEN, optional: true }],
+    },
+    {
+      provide: XRAY_CORE_RECORDER,
+      useFactory: async (checked: CheckedOptions | null) => {
+        if (checked === null) return null;
+        // Frames of this package are left out of recorded stacks, like the core's own.
+        registerInternalPath(dirname(fileURLToPath(import.meta.url)));
+        const recorder = new Recorder().configure({ LOGGER: new Logger('XRay'), ...checked.recorder });
+        recorder.setErrorClassifier(errorFlag);
+        await recorder.ready();
+        return recorder;
+      },
+      inject: [XRAY_CHECKED_OPTIONS],
+    },
+    {
+      // Installed while the application is created, before Nest builds its routes.
+      provide: XRAY_NEST_HOOKS,
+      useFactory: async (recorder: Recorder | null, config: ApplicationConfig) =>
+        recorder?.enabled ? installNestHooks(config, new Logger('XRay')) : null,
+      inject: [XRAY_CORE_RECORDER, ApplicationConfig],
     },
   ],
   exports: [XRayRecorder],
@@ -77,30 +125,27 @@ export class XRayModule extends XRayConfigurableModule implements OnModuleInit, 
   private tracer: RequestTracer | undefined;
 
   constructor(
-    @Optional() @Inject(XRAY_CHECKED_OPTIONS) private readonly options: XRayModuleOptions | undefined,
+    @Optional() @Inject(XRAY_CHECKED_OPTIONS) private readonly options: CheckedOptions | null,
+    @Optional() @Inject(XRAY_CORE_RECORDER) private readonly recorder: Recorder | null,
+    @Optional() @Inject(XRAY_NEST_HOOKS) private readonly hooks: NestHooks | null,
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost | undefined,
   ) {
     super();
   }
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
+    const recorder = this.recorder;
     // Imported without forRoot() (by a library that builds on this one): the application configures it.
-    if (this.options === undefined) return;
-    // Frames of this package are left out of recorded stacks, like the core's own.
-    registerInternalPath(dirname(fileURLToPath(import.meta.url)));
-    const options = recorderOptions(this.options);
-    recorder.configure({ LOGGER: this.logger, ...options });
-    recorder.setErrorClassifier(errorFlag);
-    await recorder.ready();
+    if (!this.options || !recorder) return;
     if (!recorder.enabled) {
       this.logger.log('X-Ray tracing is disabled (AWS_XRAY_SDK_ENABLED).');
       return;
     }
-    recordNestExceptions();
-    const server = this.adapterHost?.httpAdapter?.getHttpServer?.() as Server | undefined;
-    if (server && typeof server.listeners === 'function') {
-      this.tracer = new RequestTracer(this.options.EXCLUDE_ROUTES);
-      this.tracer.install(server);
+    const server = this.adapterHost?.httpAdapter?.getHttpServer?.() as object | undefined;
+    if (server) {
+      const tracer = new RequestTracer(recorder, this.options.module.EXCLUDE_ROUTES);
+      if (tracer.install(server)) this.tracer = tracer;
+      else this.logger.warn('XRayModule.forRoot() is imported more than once in this application; the first import traces its requests.');
     }
     const cfg = recorder.config!;
     this.logger.log(
@@ -110,9 +155,10 @@ export class XRayModule extends XRayConfigurableModule implements OnModuleInit, 
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.options === undefined) return;
+    if (!this.options || !this.recorder) return;
     this.tracer?.uninstall();
     this.tracer = undefined;
-    await recorder.shutdown();
+    this.hooks?.release();
+    await this.recorder.shutdown();
   }
 }

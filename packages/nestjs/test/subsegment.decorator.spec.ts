@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { InMemoryEmitter, recorder, SegmentNotFoundError } from '@xrayjs/core';
 import { lastValueFrom, Observable, of, throwError, delay, Subject } from 'rxjs';
 
-import { errorFlag } from '../src/http-exception-flag.js';
+import { errorFlag } from '../src/http/exception-flag.js';
 import { NoSubsegment, Subsegment } from '../src/decorators/subsegment.decorator.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -51,6 +51,21 @@ class ThingsController {
   @Subsegment()
   stream(source: Observable<number>): Observable<number> {
     return source;
+  }
+
+  @Subsegment()
+  *rows(): Generator<number> {
+    for (let i = 0; i < 2; i++) yield recorder.capture(`row-${i}`, () => i);
+  }
+
+  @Subsegment()
+  async *pages(): AsyncGenerator<number> {
+    for (let i = 0; i < 2; i++) yield await recorder.capture(`page-${i}`, async () => i);
+  }
+
+  @Subsegment()
+  query(builder: { then: (resolve: (v: string) => void) => void; where: () => unknown }) {
+    return builder;
   }
 }
 
@@ -153,6 +168,42 @@ describe('@Subsegment()', () => {
     const subs = subsOf();
     expect(subs[0]).toMatchObject({ fault: true, cause: { exceptions: [{ message: 'stream failed' }] }, in_progress: false });
     expect(subs[1]).toMatchObject({ in_progress: false, metadata: { xrayjs: { unsubscribed: true } } });
+  });
+
+  it('should span the iteration of a decorated generator, sync and async, with the work inside', async () => {
+    const ctl = new ThingsController();
+    await inSegment(async () => {
+      expect([...ctl.rows()]).toEqual([0, 1]);
+      const out: number[] = [];
+      for await (const page of ctl.pages()) out.push(page);
+      expect(out).toEqual([0, 1]);
+    });
+    const subs = subsOf();
+    expect(subs.map((s) => [s.name, s.in_progress, s.subsegments.map((c: Doc) => c.name)])).toEqual([
+      ['ThingsController.rows', false, ['row-0', 'row-1']],
+      ['ThingsController.pages', false, ['page-0', 'page-1']],
+    ]);
+  });
+
+  it('should return a thenable query builder as the very object and span it once awaited', async () => {
+    const ctl = new ThingsController();
+    let ran = 0;
+    const builder = {
+      where: () => builder,
+      then: (resolve: (v: string) => void) => {
+        ran++;
+        setTimeout(() => resolve('rows'), 2);
+      },
+    };
+    await inSegment(async () => {
+      const returned = ctl.query(builder);
+      expect(returned).toBe(builder);
+      expect(ran).toBe(0);
+      expect(await returned).toBe('rows');
+    });
+    expect(ran).toBe(1);
+    expect(subsOf()[0]).toMatchObject({ name: 'ThingsController.query', in_progress: false });
+    expect(subsOf()[0].end_time - subsOf()[0].start_time).toBeGreaterThan(0.001);
   });
 
   it('should wrap every method of a class, except @NoSubsegment(), and let a method name win', () => {

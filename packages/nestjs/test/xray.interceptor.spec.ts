@@ -4,10 +4,12 @@ import { ApplicationConfig } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InMemoryEmitter, recorder } from '@xrayjs/core';
-import { lastValueFrom, of } from 'rxjs';
+import { lastValueFrom, of, throwError } from 'rxjs';
 
 import { XRayInterceptor } from '../src/xray.interceptor.js';
-import { enableRouteAnnotations } from '../src/xray.module.js';
+import { loadNestInternals } from '../src/internals/nest-internals.js';
+import { isPatched } from '../src/internals/patch-method.js';
+import { installNestHooks } from '../src/xray.module.js';
 
 const emitter = new InMemoryEmitter();
 
@@ -59,13 +61,54 @@ describe('XRayInterceptor', () => {
     expect(unsampled.annotations).toBeUndefined();
   });
 
-  it('is made global only when the router hook cannot be installed', () => {
-    const hooked = new ApplicationConfig();
-    expect(enableRouteAnnotations(hooked)).toBe('router-hook');
-    expect(hooked.getGlobalInterceptors()).toEqual([]);
-    const fallback = new ApplicationConfig();
-    expect(enableRouteAnnotations(fallback, () => false)).toBe('interceptor');
-    expect(fallback.getGlobalInterceptors()).toHaveLength(1);
-    expect(fallback.getGlobalInterceptors()[0]).toBeInstanceOf(XRayInterceptor);
+  it('records an exception the handler throws on the segment, with no flag (the status decides)', async () => {
+    const error = new Error('handler failed');
+    await recorder
+      .captureSegment('req', () =>
+        lastValueFrom(new XRayInterceptor().intercept(contextFor({ route: { path: '/x' } }), { handle: () => throwError(() => error) })),
+      )
+      .catch(() => {});
+    const doc = emitter.documents.at(-1) as Record<string, unknown>;
+    expect(doc).toMatchObject({ cause: { exceptions: [{ message: 'handler failed' }] } });
+    // captureSegment itself records the rejection as a fault; the interceptor added no flag of its own.
+    expect((doc.cause as { exceptions: unknown[] }).exceptions).toHaveLength(1);
+  });
+});
+
+describe('Nest hooks', () => {
+  const warnings: string[] = [];
+  const logger = { warn: (m: string) => warnings.push(m) };
+
+  it('installs the router and exception hooks on a supported Nest, without a global interceptor', async () => {
+    const internals = await loadNestInternals();
+    expect(internals.problems).toEqual([]);
+    expect(internals.version).toMatch(/^1[12]\./);
+    const config = new ApplicationConfig();
+    const hooks = await installNestHooks(config, logger, internals);
+    expect(hooks.mode).toBe('hooks');
+    expect(config.getGlobalInterceptors()).toEqual([]);
+    expect(isPatched(internals.routerExecutionContext!, 'create')).toBe(true);
+    expect(isPatched(internals.exceptionsHandler!, 'next')).toBe(true);
+    hooks.release();
+    expect(isPatched(internals.routerExecutionContext!, 'create')).toBe(false);
+    expect(warnings).toEqual([]);
+  });
+
+  it('falls back to the interceptor, and says why, when Nest is not a version it knows', async () => {
+    const config = new ApplicationConfig();
+    const hooks = await installNestHooks(config, logger, { version: '13.0.0', exceptionsHandler: undefined, routerExecutionContext: undefined, problems: ['@nestjs/core 13.0.0 is not a version xrayjs hooks into (11, 12)'] });
+    expect(hooks.mode).toBe('interceptor');
+    expect(config.getGlobalInterceptors()).toHaveLength(1);
+    expect(config.getGlobalInterceptors()[0]).toBeInstanceOf(XRayInterceptor);
+    expect(warnings.at(-1)).toMatch(/13\.0\.0 is not a version xrayjs hooks into.*global interceptor/);
+  });
+
+  it('falls back when a hook cannot be installed, and leaves nothing half-installed', async () => {
+    const internals = await loadNestInternals();
+    const config = new ApplicationConfig();
+    const broken = { version: internals.version, routerExecutionContext: internals.routerExecutionContext, exceptionsHandler: { next: 'not a function' } as never, problems: [] };
+    const hooks = await installNestHooks(config, logger, broken);
+    expect(hooks.mode).toBe('interceptor');
+    expect(isPatched(internals.routerExecutionContext!, 'create')).toBe(false);
   });
 });

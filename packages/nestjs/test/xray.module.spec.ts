@@ -9,6 +9,8 @@ import { Subsegment } from '../src/decorators/subsegment.decorator.js';
 import { XRayModule } from '../src/xray.module.js';
 import type { XRayModuleOptions, XRayOptionsFactory } from '../src/xray-module-options.interface.js';
 import { XRayRecorder } from '../src/xray-recorder.service.js';
+import { loadNestInternals } from '../src/internals/nest-internals.js';
+import { isPatched, patchHolders } from '../src/internals/patch-method.js';
 
 const emitter = new InMemoryEmitter();
 
@@ -56,13 +58,15 @@ describe('XRayModule', () => {
     @Module({ imports: [XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'sync', EMITTER: emitter, LOGGER: false })] })
     class App {}
     const app = await boot(App);
-    expect(recorder.enabled).toBe(true);
-    expect(recorder.config?.tracingName).toBe('sync');
     const xray = app.get(XRayRecorder);
+    expect(xray.enabled).toBe(true);
+    expect(xray.config?.tracingName).toBe('sync');
+    // The application's own recorder, not the process-wide one.
+    expect(xray.recorder).not.toBe(recorder);
     await xray.captureSegment('job', () => xray.capture('step', () => 1));
     expect(emitter.documents[0]).toMatchObject({ name: 'job', subsegments: [{ name: 'step' }] });
     await app.close();
-    expect(recorder.enabled).toBe(false);
+    expect(xray.enabled).toBe(false);
   });
 
   it('forRootAsync() with imports, inject and useFactory', async () => {
@@ -77,7 +81,7 @@ describe('XRayModule', () => {
     })
     class App {}
     const app = await boot(App);
-    expect(recorder.config?.tracingName).toBe('from-settings');
+    expect(app.get(XRayRecorder).config?.tracingName).toBe('from-settings');
     await app.close();
   });
 
@@ -85,15 +89,14 @@ describe('XRayModule', () => {
     @Module({ imports: [XRayModule.forRootAsync({ useClass: OptionsFactory })] })
     class WithClass {}
     let app = await boot(WithClass);
-    expect(recorder.config?.tracingName).toBe('from-class');
+    expect(app.get(XRayRecorder).config?.tracingName).toBe('from-class');
     await app.close();
 
     @Module({ imports: [XRayModule.forRootAsync({ imports: [FactoryModule], useExisting: OptionsFactory })] })
     class WithExisting {}
     app = await boot(WithExisting);
-    // The first app's shutdown turned the recorder off: this one configured it again.
-    expect(recorder.enabled).toBe(true);
-    expect(recorder.config?.tracingName).toBe('from-class');
+    expect(app.get(XRayRecorder).enabled).toBe(true);
+    expect(app.get(XRayRecorder).config?.tracingName).toBe('from-class');
     await app.close();
   });
 
@@ -146,7 +149,78 @@ describe('XRayModule', () => {
     class App {}
     const app = await boot(App);
     expect(app.get(XRayRecorder)).toBeInstanceOf(XRayRecorder);
-    expect(recorder.config?.tracingName).toBe('app');
+    expect(app.get(XRayRecorder).config?.tracingName).toBe('app');
     await app.close();
+  });
+
+  describe('two applications in one process', () => {
+    it('keep their own configuration and documents, and closing one leaves the other tracing', async () => {
+      const first = new InMemoryEmitter();
+      const second = new InMemoryEmitter();
+      @Module({ imports: [XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'first', EMITTER: first, LOGGER: false, SAMPLING: false })] })
+      class First {}
+      @Module({ imports: [XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'second', EMITTER: second, LOGGER: false, SAMPLING: false, STREAMING_THRESHOLD: 3 })] })
+      class Second {}
+      const a = await boot(First);
+      const b = await boot(Second);
+      const xa = a.get(XRayRecorder);
+      const xb = b.get(XRayRecorder);
+      // The second forRoot did not replace the first one's configuration.
+      expect(xa.config?.tracingName).toBe('first');
+      expect(xa.config?.streamingThreshold).toBe(30);
+      expect(xb.config?.tracingName).toBe('second');
+      xa.captureSegment(undefined, () => {});
+      xb.captureSegment(undefined, () => {});
+      expect(first.documents.map((d) => d.name)).toEqual(['first']);
+      expect(second.documents.map((d) => d.name)).toEqual(['second']);
+      await a.close();
+      expect(xa.enabled).toBe(false);
+      expect(xb.enabled).toBe(true);
+      xb.captureSegment('after-first-closed', () => xb.capture('step', () => 1));
+      expect(second.documents.at(-1)).toMatchObject({ name: 'after-first-closed', subsegments: [{ name: 'step' }] });
+      expect(first.documents).toHaveLength(1);
+      await b.close();
+    });
+  });
+
+  describe('Nest hooks', () => {
+    it('are installed only while a tracing application holds them, once for two, and released by the last', async () => {
+      const { exceptionsHandler, routerExecutionContext } = await loadNestInternals();
+      // Applications of earlier tests whose bootstrap failed may still hold them: count from here.
+      const base = patchHolders(exceptionsHandler!, 'next');
+      const holders = () => [patchHolders(exceptionsHandler!, 'next') - base, patchHolders(routerExecutionContext!, 'create') - base];
+      expect(patchHolders(routerExecutionContext!, 'create')).toBe(base);
+
+      // Imported without forRoot(), or with tracing disabled: nothing is patched.
+      @Module({ imports: [XRayModule] })
+      class Bare {}
+      const bare = await boot(Bare);
+      expect(holders()).toEqual([0, 0]);
+      await bare.close();
+      @Module({ imports: [XRayModule.forRoot({ AWS_XRAY_SDK_ENABLED: false, LOGGER: false })] })
+      class Disabled {}
+      const disabled = await boot(Disabled);
+      expect(holders()).toEqual([0, 0]);
+      await disabled.close();
+
+      @Module({ imports: [XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'one', EMITTER: emitter, LOGGER: false })] })
+      class One {}
+      @Module({ imports: [XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'two', EMITTER: emitter, LOGGER: false })] })
+      class Two {}
+      const one = await boot(One);
+      const wrapped = exceptionsHandler!.next;
+      const two = await boot(Two);
+      expect(holders()).toEqual([2, 2]);
+      // Idempotent: the second application did not wrap the wrapper.
+      expect(exceptionsHandler!.next).toBe(wrapped);
+      await one.close();
+      expect(holders()).toEqual([1, 1]);
+      await two.close();
+      expect(holders()).toEqual([0, 0]);
+      if (base === 0) {
+        expect(isPatched(exceptionsHandler!, 'next')).toBe(false);
+        expect(exceptionsHandler!.next).not.toBe(wrapped);
+      }
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { recorder, type Entity, type Subsegment as CoreSubsegment } from '@xrayjs/core';
+import { activeEntity, ambientRecorder, isNoop, type Segment, type Subsegment as CoreSubsegment } from '@xrayjs/core';
 import { isObservable, Observable } from 'rxjs';
 
 import { copyMethodMetadata } from '../utils/copy-method-metadata.js';
@@ -11,24 +11,21 @@ export interface SubsegmentOptions {
 }
 
 type AnyFunction = (this: unknown, ...args: unknown[]) => unknown;
-
-function finish(sub: CoreSubsegment, error?: unknown, failed = false): void {
-  if (failed) recorder.recordError(sub, error);
-  sub.close();
-}
+type Parent = Segment | CoreSubsegment;
 
 /** Runs an Observable's subscription in a subsegment that spans subscribe to complete, error or unsubscribe. */
-function traceObservable(source: Observable<unknown>, first: CoreSubsegment, parent: Entity, name: string, namespace: string | undefined): Observable<unknown> {
+function traceObservable(source: Observable<unknown>, first: CoreSubsegment, parent: Parent, name: string, namespace: string | undefined): Observable<unknown> {
+  const recorder = parent.segment.recorder ?? ambientRecorder();
   let firstUsed = false;
   return new Observable<unknown>((subscriber) => {
-    let sub: CoreSubsegment | undefined;
+    let sub: CoreSubsegment;
     if (!firstUsed) {
       firstUsed = true;
       sub = first;
       // Re-attached at subscription: the subsegment starts when the work does.
       sub.reattach();
     } else {
-      sub = recorder.startSubsegment(name, { parent, namespace });
+      sub = recorder.beginSubsegment(name, { parent, namespace });
     }
     let done = false;
     const inner = recorder.runWith(sub, () =>
@@ -36,19 +33,20 @@ function traceObservable(source: Observable<unknown>, first: CoreSubsegment, par
         next: (value) => subscriber.next(value),
         error: (error: unknown) => {
           done = true;
-          if (sub) finish(sub, error, true);
+          recorder.recordError(sub, error);
+          sub.close();
           subscriber.error(error);
         },
         complete: () => {
           done = true;
-          if (sub) finish(sub);
+          sub.close();
           subscriber.complete();
         },
       }),
     );
     return () => {
       inner.unsubscribe();
-      if (!done && sub) {
+      if (!done) {
         sub.putMetadata('unsubscribed', true, 'xrayjs');
         sub.close();
       }
@@ -57,21 +55,26 @@ function traceObservable(source: Observable<unknown>, first: CoreSubsegment, par
 }
 
 function wrap(original: AnyFunction, name: string, options: SubsegmentOptions): AnyFunction {
+  const namespace = options.namespace;
   const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-    if (!recorder.enabled) return original.apply(this, args);
-    const parent = recorder.activeEntity();
-    if (!parent) {
-      // No segment: the context-missing strategy decides (RUNTIME_ERROR throws); the method still runs.
-      return recorder.capture(name, () => original.apply(this, args));
+    const parent = activeEntity();
+    if (parent === undefined) {
+      // No segment: the recorder of this application applies its context-missing strategy
+      // (RUNTIME_ERROR throws); the method still runs.
+      return ambientRecorder().capture(name, () => original.apply(this, args));
     }
     if (!parent.sampled) return original.apply(this, args);
-    const sub = recorder.startSubsegment(name, { parent, namespace: options.namespace })!;
-    // Closed when the result returns or settles, errors recorded and rethrown; an Observable has not
-    // run yet, so its subsegment is detached until someone subscribes.
+    // The subsegment belongs to the segment's recorder, whichever application made it.
+    const recorder = parent.segment.recorder ?? ambientRecorder();
+    const sub = recorder.beginSubsegment(name, { parent, namespace });
+    if (isNoop(sub)) return original.apply(this, args);
+    // Closed when the work is over (a Promise settles, a thenable that was awaited settles, a generator
+    // finishes), errors recorded and rethrown; an Observable has not run yet, so its subsegment is
+    // detached until someone subscribes.
     const result = recorder.runSettled(sub, () => original.apply(this, args), isObservable);
     if (!sub.closed && isObservable(result)) {
       sub.detach();
-      return traceObservable(result, sub, parent, name, options.namespace);
+      return traceObservable(result, sub, parent, name, namespace);
     }
     return result;
   };
@@ -85,7 +88,9 @@ function wrap(original: AnyFunction, name: string, options: SubsegmentOptions): 
  * segment opened with `XRayRecorder.captureSegment()`).
  *
  * - Sync, Promise and Observable results: an Observable's subsegment spans subscription to
- *   completion, error or unsubscribe.
+ *   completion, error or unsubscribe. Other thenables (query builders, a `PrismaPromise`) come back
+ *   as the very object, and the subsegment spans their work once awaited; a generator (sync or
+ *   async) comes back as the very object, and the subsegment spans its iteration.
  * - Default name `ClassName.methodName`.
  * - Errors are recorded (an `HttpException` by its status) and rethrown unchanged; `this` and the
  *   arguments are untouched; other decorators' metadata (`@Get`, `@UseGuards`, `@MessagePattern`, ...)

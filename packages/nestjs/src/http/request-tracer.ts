@@ -1,15 +1,21 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { recorder, TRACE_HEADER_NAME, wildcardMatch, type Segment } from '@xrayjs/core';
+import { TRACE_HEADER_NAME, wildcardMatch, type Recorder, type Segment } from '@xrayjs/core';
 
-import { ANNOTATION_CLIENT_ABORTED } from './xray.constants.js';
-import type { ExcludedRoute } from './xray-module-options.interface.js';
+import { ANNOTATION_CLIENT_ABORTED } from '../xray.constants.js';
+import type { ExcludedRoute } from '../xray-module-options.interface.js';
+import { clientAddress, requestTarget } from './request-info.js';
 
-type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
-
-const ORIGINAL = Symbol.for('xrayjs.nestjs.original-listener');
 /** Node lower-cases incoming header names. */
 const INCOMING_TRACE_HEADER = TRACE_HEADER_NAME.toLowerCase();
+/** The tracer installed on a server. */
+const TRACER = Symbol.for('xrayjs.nestjs.request-tracer');
+
+type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
+interface TracedServer {
+  emit: Emit;
+  [TRACER]?: RequestTracer;
+}
 
 interface CompiledExclusion {
   test(path: string, method: string): boolean;
@@ -24,111 +30,109 @@ function compile(route: ExcludedRoute): CompiledExclusion {
 }
 
 /**
- * Opens the segment of every HTTP request before anything else sees the request: it wraps the
- * Node server's `request` listeners, which both Express and Fastify install. The whole request (body
- * parser, middleware, guards, pipes, interceptors, handler, exception filters, the 404 handler) then
- * runs in the segment's context, and the segment closes once, when the response finishes or the
- * client goes away.
+ * Opens the segment of every HTTP request before anything else sees the request. It wraps the server's
+ * `emit` for `request` events, which both Express and Fastify listen to (HTTP/1 and HTTP/2): every
+ * `request` listener, whoever added it and when, then runs in the one segment of that request, and
+ * the whole request (body parser, middleware, guards, pipes, interceptors, handler, exception filters,
+ * the 404 handler) runs in the segment's context. The segment closes once, when the response finishes
+ * or the client goes away; its flags come from the status of the final response.
  * @internal
  */
 export class RequestTracer {
   private readonly exclusions: CompiledExclusion[];
-  private server: Server | undefined;
+  private server: TracedServer | undefined;
+  private originalEmit: Emit | undefined;
+  private wrapper: Emit | undefined;
+  private active = false;
 
-  constructor(excluded: readonly ExcludedRoute[] = []) {
+  constructor(
+    private readonly recorder: Recorder,
+    excluded: readonly ExcludedRoute[] = [],
+  ) {
     this.exclusions = excluded.map(compile);
   }
 
-  /** Wraps the server's request listeners (idempotent). */
-  install(server: Server): void {
-    this.server = server;
-    const listeners = server.listeners('request') as RequestListener[];
-    for (const listener of listeners) {
-      if ((listener as { [ORIGINAL]?: RequestListener })[ORIGINAL]) continue;
-      server.removeListener('request', listener);
-      server.on('request', this.wrap(listener));
-    }
-  }
-
-  /** Puts the original listeners back. */
-  uninstall(): void {
-    const server = this.server;
-    if (!server) return;
-    for (const listener of server.listeners('request') as RequestListener[]) {
-      const original = (listener as { [ORIGINAL]?: RequestListener })[ORIGINAL];
-      if (!original) continue;
-      server.removeListener('request', listener);
-      server.on('request', original);
-    }
-    this.server = undefined;
-  }
-
-  private wrap(listener: RequestListener): RequestListener {
-    const wrapped = (req: IncomingMessage, res: ServerResponse): void => {
+  /** Traces the server's requests. `false` when another tracer already traces this server. */
+  install(server: object): boolean {
+    const target = server as TracedServer;
+    if (typeof target.emit !== 'function') return false;
+    if (target[TRACER] !== undefined) return target[TRACER] === this;
+    const originalEmit = target.emit;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wrapper is called with the server as `this`
+    const tracer = this;
+    const wrapper: Emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+      if (event !== 'request' || !tracer.active) return originalEmit.call(this, event, ...args);
       let segment: Segment | undefined;
       try {
-        segment = this.begin(req, res);
+        segment = tracer.begin(args[0] as IncomingMessage, args[1] as ServerResponse);
       } catch {
         segment = undefined; // tracing never breaks the request
       }
-      if (segment === undefined) return listener.call(this.server, req, res);
-      recorder.runWith(segment, () => listener.call(this.server, req, res));
+      if (segment === undefined) return originalEmit.call(this, event, ...args);
+      return tracer.recorder.runWith(segment, () => originalEmit.call(this, event, ...args));
     };
-    Object.defineProperty(wrapped, ORIGINAL, { value: listener });
-    return wrapped;
+    target.emit = wrapper;
+    Object.defineProperty(target, TRACER, { value: this, configurable: true });
+    this.server = target;
+    this.originalEmit = originalEmit;
+    this.wrapper = wrapper;
+    this.active = true;
+    return true;
+  }
+
+  /** Stops tracing; puts the server's `emit` back unless something wrapped it since (then ours passes through). */
+  uninstall(): void {
+    const server = this.server;
+    if (!server) return;
+    this.active = false;
+    if (server.emit === this.wrapper) server.emit = this.originalEmit!;
+    delete server[TRACER];
+    this.server = this.originalEmit = this.wrapper = undefined;
   }
 
   private begin(req: IncomingMessage, res: ServerResponse): Segment | undefined {
+    const recorder = this.recorder;
     if (!recorder.enabled) return undefined;
-    const headers = req.headers;
-    const rawUrl = req.url ?? '/';
-    const q = rawUrl.indexOf('?');
-    const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
+    const target = requestTarget(req);
     const method = req.method ?? 'GET';
-    const host = headers.host;
     let excluded = false;
     for (const e of this.exclusions) {
-      if (e.test(path, method)) {
+      if (e.test(target.path, method)) {
         excluded = true;
         break;
       }
     }
     const segment = recorder.beginRequestSegment({
-      traceHeader: headers[INCOMING_TRACE_HEADER],
-      host,
+      traceHeader: req.headers[INCOMING_TRACE_HEADER],
+      host: target.host,
       method,
-      path,
+      path: target.path,
       // An excluded route keeps the caller's trace id for the answer and for propagation, unsampled.
       sampled: excluded ? false : undefined,
     });
     if (!segment) return undefined;
     if (segment.sampled) {
       // Only sampled requests pay for the URL and client address.
-      const xff = headers['x-forwarded-for'];
-      const forwarded = typeof xff === 'string' && xff.length > 0 ? xff.split(',')[0].trim() : undefined;
-      const proto = (headers['x-forwarded-proto'] as string | undefined)?.split(',')[0].trim() ?? ((req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http');
+      const client = clientAddress(req);
       recorder.setRequest(segment, {
         method,
-        url: `${proto}://${host ?? 'localhost'}${rawUrl}`,
-        client_ip: forwarded ?? req.socket.remoteAddress,
-        x_forwarded_for: forwarded !== undefined,
-        user_agent: headers['user-agent'],
+        url: `${target.proto}://${target.host ?? 'localhost'}${target.pathAndQuery}`,
+        client_ip: client.ip,
+        x_forwarded_for: client.forwarded,
+        user_agent: req.headers['user-agent'],
       });
     }
-    return this.answer(segment, res);
-  }
-
-  private answer(segment: Segment, res: ServerResponse): Segment {
     if (!res.headersSent) res.setHeader(TRACE_HEADER_NAME, recorder.responseTraceHeader(segment));
     if (segment.sampled) {
       const end = (): void => {
         try {
           if (res.headersSent) {
             const length = res.getHeader('content-length');
-            recorder.setResponse(segment, {
-              status: res.statusCode,
-              content_length: length === undefined ? undefined : Number(length),
-            });
+            // The final status decides the flags, also when an exception filter answered a handled error.
+            recorder.setResponse(segment, { status: res.statusCode, content_length: length === undefined ? undefined : Number(length) });
+          } else if (segment.cause !== undefined) {
+            // No answer went out after an exception: the request failed.
+            segment.setFlag('fault');
           }
           if (!res.writableFinished) segment.putAnnotation(ANNOTATION_CLIENT_ABORTED, true);
           segment.close();
