@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 
 import { diag } from '../src/diag.js';
 import { InMemoryEmitter } from '../src/emitting/in-memory-emitter.js';
-import { NOOP_SEGMENT, NOOP_SUBSEGMENT, Recorder } from '../src/recorder/recorder.js';
+import { NOOP_SEGMENT, NOOP_SUBSEGMENT } from '../src/index.js';
+import { Recorder } from '../src/recorder/recorder.js';
 import type { Sampler } from '../src/sampling/sampler.js';
 import { validateSegmentDocument } from './support/conformance.js';
 

@@ -581,4 +581,3 @@ export function recorderOf(entity: Entity | undefined): Recorder {
   return entity?.segment.recorder ?? ambientRecorder();
 }
 
-export { NOOP_SEGMENT, NOOP_SUBSEGMENT };

@@ -76,17 +76,23 @@ function isNativePromise(value: unknown): boolean {
   return proto === Promise.prototype || (proto as { constructor?: { name?: unknown } } | null)?.constructor?.name === 'Promise';
 }
 
+/** Closes `entity` once, recording the error of a failure; `done` once it has. */
+function finisher(entity: TraceEntity, onError: OnError): ((error: unknown, failed: boolean) => void) & { done: boolean } {
+  const finish = ((error: unknown, failed: boolean): void => {
+    if (finish.done) return;
+    finish.done = true;
+    if (failed) onError(entity, error);
+    entity.close();
+  }) as ((error: unknown, failed: boolean) => void) & { done: boolean };
+  finish.done = false;
+  return finish;
+}
+
 type ThenFn = (this: unknown, onFulfilled?: unknown, onRejected?: unknown) => unknown;
 
 function hookThen(entity: TraceEntity, target: object, original: ThenFn, onError: OnError): void {
   const own = Object.getOwnPropertyDescriptor(target, 'then');
-  let settled = false;
-  const finish = (error: unknown, failed: boolean): void => {
-    if (settled) return;
-    settled = true;
-    if (failed) onError(entity, error);
-    entity.close();
-  };
+  const finish = finisher(entity, onError);
   const hooked = function (this: unknown, onFulfilled?: unknown, onRejected?: unknown): unknown {
     // Only the first `then` is the work being traced; put the object back as it was.
     try {
@@ -95,7 +101,7 @@ function hookThen(entity: TraceEntity, target: object, original: ThenFn, onError
     } catch {
       // a sealed object keeps the hook, which passes through once settled
     }
-    if (settled) return original.call(this, onFulfilled, onRejected);
+    if (finish.done) return original.call(this, onFulfilled, onRejected);
     try {
       return traceContext.run(entity, () =>
         original.call(
@@ -132,13 +138,7 @@ interface GeneratorLike {
 
 function hookGenerator(entity: TraceEntity, generator: GeneratorLike, onError: OnError): void {
   const isAsync = Object.prototype.toString.call(generator) === '[object AsyncGenerator]';
-  let done = false;
-  const finish = (error: unknown, failed: boolean): void => {
-    if (done) return;
-    done = true;
-    if (failed) onError(entity, error);
-    entity.close();
-  };
+  const finish = finisher(entity, onError);
   const onStep = (step: unknown): unknown => {
     if ((step as { done?: unknown } | null)?.done === true) finish(undefined, false);
     return step;

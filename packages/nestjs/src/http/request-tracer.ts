@@ -60,16 +60,19 @@ export class RequestTracer {
     const originalEmit = target.emit;
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the wrapper is called with the server as `this`
     const tracer = this;
-    const wrapper: Emit = function emit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
-      if (event !== 'request' || !tracer.active) return originalEmit.call(this, event, ...args);
+    // `arguments` rather than rest parameters: no array is made for the server's other events.
+    const wrapper: Emit = function emit(this: unknown, event: string | symbol): boolean {
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as unknown[];
+      if (event !== 'request' || !tracer.active) return originalEmit.apply(this, args as never);
       let segment: Segment | undefined;
       try {
-        segment = tracer.begin(args[0] as IncomingMessage, args[1] as ServerResponse);
+        segment = tracer.begin(args[1] as IncomingMessage, args[2] as ServerResponse);
       } catch {
         segment = undefined; // tracing never breaks the request
       }
-      if (segment === undefined) return originalEmit.call(this, event, ...args);
-      return tracer.recorder.runWith(segment, () => originalEmit.call(this, event, ...args));
+      if (segment === undefined) return originalEmit.apply(this, args as never);
+      return tracer.recorder.runWith(segment, () => originalEmit.apply(this, args as never));
     };
     target.emit = wrapper;
     Object.defineProperty(target, TRACER, { value: this, configurable: true });
