@@ -4,14 +4,14 @@ import { fileURLToPath } from 'node:url';
 import type { INestApplication } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LocalDaemon } from '@xrayjs/local-daemon';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createSocket } from 'node:dgram';
 
 import { createDemoApp } from '../src/app.factory.js';
 import { request } from './http-client.js';
+import { launchChromium } from './support/browser.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** Documents in the exact shape the official SDKs send: a service that calls another and a database. */
 function downstreamDocuments(now: number): object[] {
@@ -61,10 +61,9 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     await new Promise<void>((r) => socket.send('{"format":"json","version":1}\n{"name": "broken"', udpPort, host, () => r()));
     socket.close();
     await daemon.waitFor((d) => d.store.size >= 9 && d.stats().rejected === 1);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const launched = await launchChromium();
+    browser = launched.browser;
+    process.stdout.write(`viewer tests: Chromium ${browser.version()} from ${launched.found.source} (${launched.found.executablePath})\n`);
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   }, 60_000);
 
@@ -135,7 +134,7 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     await page.waitForSelector('#timeline .row');
     await page.locator('#timeline .name', { hasText: 'AppController.boom' }).click();
     const details = await page.locator('#details').innerText();
-    expect(details).toContain('Error: kaboom');
+    expect(details).toContain('DemoError: kaboom');
     expect(details).toMatch(/app\.controller\.ts/);
   });
 
