@@ -19,6 +19,7 @@ export type { ErrorFlag } from './model/status-flag.js';
 export type { AnnotationValue, HttpData, HttpRequestData, HttpResponseData, SqlData } from './model/document-fields.js';
 export type { CauseData, ExceptionData, StackFrame } from './model/exception.js';
 export { registerInternalPath } from './model/exception.js';
+export { directoryOfCaller } from './module-location.js';
 export { DEFAULT_OPTIONS, parseEnabledFlag, resolveConfig } from './config/config.js';
 export type {
   ContextMissingHandler,

@@ -1,9 +1,6 @@
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
 import { Inject, Logger, Module, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ApplicationConfig, HttpAdapterHost } from '@nestjs/core';
-import { Recorder, registerInternalPath, resolveConfig, type XRayOptions } from '@xrayjs/core';
+import { directoryOfCaller, Recorder, registerInternalPath, resolveConfig, type XRayOptions } from '@xrayjs/core';
 
 import { errorFlag } from './http/exception-flag.js';
 import { RequestTracer } from './http/request-tracer.js';
@@ -11,10 +8,14 @@ import { recordNestExceptions } from './internals/exception-recording.js';
 import { loadNestInternals, type NestInternals } from './internals/nest-internals.js';
 import { installRouteAnnotations } from './internals/route-annotations.js';
 import { XRayInterceptor } from './xray.interceptor.js';
-import { XRAY_CHECKED_OPTIONS, XRAY_CORE_RECORDER, XRAY_NEST_HOOKS } from './xray.internal-constants.js';
+import { XRAY_CHECKED_OPTIONS, XRAY_CORE_RECORDER, XRAY_NEST_HOOKS, XRAY_ROOT } from './xray.internal-constants.js';
+import { XRAY_OPTIONS_OVERRIDE } from './xray.constants.js';
 import { MODULE_OPTIONS_TOKEN, XRayConfigurableModule } from './xray.module-definition.js';
 import type { XRayModuleOptions } from './xray-module-options.interface.js';
 import { XRayRecorder } from './xray-recorder.service.js';
+
+/** This package's directory (its frames are left out of recorded stacks, like the core's own). */
+const PACKAGE_DIRECTORY = directoryOfCaller();
 
 /** The module's options with the module's own keys split from the recorder's. @internal */
 interface CheckedOptions {
@@ -92,17 +93,19 @@ export async function installNestHooks(config: ApplicationConfig, logger: Pick<L
 @Module({
   providers: [
     XRayRecorder,
+    // Keys merged over the options, `null` unless a test overrides it (see @xrayjs/nestjs/testing).
+    { provide: XRAY_OPTIONS_OVERRIDE, useValue: null },
     {
       provide: XRAY_CHECKED_OPTIONS,
-      useFactory: (options?: XRayModuleOptions) => (options === undefined ? null : check(options)),
-      inject: [{ token: MODULE_OPTIONS_TOKEN, optional: true }],
+      useFactory: (options?: XRayModuleOptions, override?: Partial<XRayModuleOptions> | null) =>
+        options === undefined ? null : check(override ? { ...options, ...override } : options),
+      inject: [{ token: MODULE_OPTIONS_TOKEN, optional: true }, XRAY_OPTIONS_OVERRIDE],
     },
     {
       provide: XRAY_CORE_RECORDER,
       useFactory: async (checked: CheckedOptions | null) => {
         if (checked === null) return null;
-        // Frames of this package are left out of recorded stacks, like the core's own.
-        registerInternalPath(dirname(fileURLToPath(import.meta.url)));
+        if (PACKAGE_DIRECTORY !== undefined) registerInternalPath(PACKAGE_DIRECTORY);
         const recorder = new Recorder().configure({ LOGGER: new Logger('XRay'), ...checked.recorder });
         recorder.setErrorClassifier(errorFlag);
         await recorder.ready();
@@ -129,6 +132,7 @@ export class XRayModule extends XRayConfigurableModule implements OnModuleInit, 
     @Optional() @Inject(XRAY_CORE_RECORDER) private readonly recorder: Recorder | null,
     @Optional() @Inject(XRAY_NEST_HOOKS) private readonly hooks: NestHooks | null,
     @Optional() @Inject(HttpAdapterHost) private readonly adapterHost: HttpAdapterHost | undefined,
+    @Optional() @Inject(XRAY_ROOT) private readonly root: boolean | undefined,
   ) {
     super();
   }
@@ -136,7 +140,16 @@ export class XRayModule extends XRayConfigurableModule implements OnModuleInit, 
   onModuleInit(): void {
     const recorder = this.recorder;
     // Imported without forRoot() (by a library that builds on this one): the application configures it.
-    if (!this.options || !recorder) return;
+    // When the application has no forRoot() either, nothing would be traced: say so once.
+    if (!this.options || !recorder) {
+      if (!this.root) {
+        this.logger.warn(
+          "XRayModule is imported, but XRayModule.forRoot() is not: nothing is traced. Import XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'my-service' }) " +
+            '(or forRootAsync()) in the root module of the application.',
+        );
+      }
+      return;
+    }
     if (!recorder.enabled) {
       this.logger.log('X-Ray tracing is disabled (AWS_XRAY_SDK_ENABLED).');
       return;

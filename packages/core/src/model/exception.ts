@@ -1,6 +1,7 @@
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { directoryOfCaller } from '../module-location.js';
 import { newEntityId } from '../propagation/ids.js';
 
 /** One stack frame of an exception, as X-Ray stores it. */
@@ -37,8 +38,10 @@ export interface CauseData {
  */
 export type RecordedErrors = WeakMap<object, string>;
 
+/** This package's root directory (`src/`, or the build's), found from this file's own location. */
+const OWN_DIRECTORY = directoryOfCaller();
 /** Paths whose frames are left out of recorded stacks: the library's own code. @internal */
-const internalPaths: string[] = [dirname(dirname(fileURLToPath(import.meta.url))) + sep];
+const internalPaths: string[] = OWN_DIRECTORY === undefined ? [] : [dirname(OWN_DIRECTORY) + sep];
 
 /**
  * Leaves frames under `directory` out of recorded stacks, as the SDKs leave out their own frames.

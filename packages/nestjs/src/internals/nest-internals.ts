@@ -1,3 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+import { directoryOfCaller } from '@xrayjs/core';
+
+/** This file's directory (in src/, dist/esm/ or dist/cjs/). */
+const HERE = directoryOfCaller();
+
 /** The Nest majors whose internals xrayjs patches (checked at boot). */
 export const SUPPORTED_NEST_MAJORS: readonly number[] = [11, 12];
 
@@ -30,8 +39,9 @@ async function load(): Promise<NestInternals> {
   const problems: string[] = [];
   let version: string | undefined;
   try {
-    const pkg = (await import('@nestjs/core/package.json', { with: { type: 'json' } })) as { default?: { version?: unknown }; version?: unknown };
-    const v = pkg.default?.version ?? pkg.version;
+    // Resolved from this package, as its own `import '@nestjs/core'` is: the Nest the app runs.
+    const manifest = createRequire(join(HERE ?? process.cwd(), 'nest-internals.js')).resolve('@nestjs/core/package.json');
+    const v = (JSON.parse(readFileSync(manifest, 'utf8')) as { version?: unknown }).version;
     if (typeof v === 'string') version = v;
   } catch (e) {
     problems.push(`the @nestjs/core version could not be read (${(e as Error).message})`);
