@@ -1,21 +1,12 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { LocalDaemon } from './daemon.js';
+import { AddressInUseError, LocalDaemon } from './daemon.js';
+import { PACKAGE_ROOT } from './package-root.js';
 
-const { values } = parseArgs({
-  options: {
-    address: { type: 'string', short: 'a' },
-    'viewer-port': { type: 'string', short: 'p' },
-    'viewer-host': { type: 'string' },
-    'max-traces': { type: 'string' },
-    file: { type: 'string', short: 'f' },
-    help: { type: 'boolean', short: 'h' },
-  },
-});
-
-if (values.help) {
-  process.stdout.write(`xray-local: a local stand-in for the AWS X-Ray daemon, with a trace viewer.
+const HELP = `xray-local: a local stand-in for the AWS X-Ray daemon, with a trace viewer.
 
   -a, --address <addr>    UDP/TCP address, "host:port" or "tcp:host:port udp:host:port"
                           (default: AWS_XRAY_DAEMON_ADDRESS, else 127.0.0.1:2000)
@@ -23,18 +14,75 @@ if (values.help) {
       --viewer-host <h>   viewer host (default 127.0.0.1)
       --max-traces <n>    traces kept in memory (default 1000)
   -f, --file <path>       also write traces to this file (JSON lines) and load it at start
-`);
-  process.exit(0);
+  -v, --version           print the version
+  -h, --help              print this help
+`;
+
+/** A mistake in the command line: one line on stderr, exit code 2, no stack. */
+class UsageError extends Error {}
+
+function whole(name: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${text}"`);
+  return Number(text);
 }
 
-const daemon = await LocalDaemon.start({
-  address: values.address,
-  viewerPort: values['viewer-port'] !== undefined ? Number(values['viewer-port']) : undefined,
-  viewerHost: values['viewer-host'],
-  maxTraces: values['max-traces'] !== undefined ? Number(values['max-traces']) : undefined,
-  file: values.file,
+async function main(argv: string[]): Promise<void> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        address: { type: 'string', short: 'a' },
+        'viewer-port': { type: 'string', short: 'p' },
+        'viewer-host': { type: 'string' },
+        'max-traces': { type: 'string' },
+        file: { type: 'string', short: 'f' },
+        version: { type: 'boolean', short: 'v' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0].replace(/\. To specify a positional argument.*$/, ''));
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (values.version) {
+    const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  const viewerPort = whole('viewer-port', values['viewer-port'] as string | undefined, 0, 65535);
+  const maxTraces = whole('max-traces', values['max-traces'] as string | undefined, 1, 10_000_000);
+  let daemon: LocalDaemon;
+  try {
+    daemon = await LocalDaemon.start({
+      address: values.address as string | undefined,
+      viewerPort,
+      viewerHost: values['viewer-host'] as string | undefined,
+      maxTraces,
+      file: values.file as string | undefined,
+    });
+  } catch (e) {
+    // A bad address or a port in use: the message says what to change.
+    if (e instanceof AddressInUseError || /invalid daemon address/.test((e as Error).message)) throw new UsageError((e as Error).message);
+    throw e;
+  }
+  process.stdout.write(`X-Ray local daemon: UDP ${daemon.udpAddress}, sampling API http://${daemon.tcpAddress}\nTrace viewer: ${daemon.viewerUrl}\n`);
+  const stop = () => void daemon.stop().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof UsageError) {
+    process.stderr.write(`xray-local: ${e.message} (xray-local --help lists the options)\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`xray-local: ${(e as Error)?.message ?? String(e)}\n`);
+  process.exit(1);
 });
-process.stdout.write(`X-Ray local daemon: UDP ${daemon.udpAddress}, sampling API http://${daemon.tcpAddress}\nTrace viewer: ${daemon.viewerUrl}\n`);
-const stop = () => void daemon.stop().then(() => process.exit(0));
-process.on('SIGINT', stop);
-process.on('SIGTERM', stop);

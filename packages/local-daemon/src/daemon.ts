@@ -1,9 +1,11 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join } from 'node:path';
 
+import { parseDaemonAddress } from '@xrayjs/core';
+
+import { PACKAGE_ROOT } from './package-root.js';
 import { parseDatagram, type Rejection, type SegmentDocument } from './protocol.js';
 import { getSamplingRules, getSamplingTargets, isInvalidRequest, type DefaultRule } from './sampling-api.js';
 import { buildServiceMap } from './service-map.js';
@@ -39,7 +41,7 @@ export interface DaemonStats {
   samplingTargetRequests: number;
 }
 
-const VIEWER_DIR = fileURLToPath(new URL('../viewer/', import.meta.url));
+const VIEWER_DIR = join(PACKAGE_ROOT, 'viewer');
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -47,20 +49,6 @@ const CONTENT_TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 const MAX_REJECTIONS = 100;
-
-function parseAddress(text: string): { udp: { host: string; port: number }; tcp: { host: string; port: number } } {
-  const one = (t: string) => {
-    const i = t.lastIndexOf(':');
-    if (i <= 0 || !/^\d+$/.test(t.slice(i + 1))) throw new Error(`invalid address "${t}": use host:port`);
-    return { host: t.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(t.slice(i + 1)) };
-  };
-  const parts = text.trim().split(/\s+/);
-  if (parts.length === 1) return { udp: one(parts[0]), tcp: one(parts[0]) };
-  const udp = parts.find((p) => p.startsWith('udp:'));
-  const tcp = parts.find((p) => p.startsWith('tcp:'));
-  if (parts.length !== 2 || !udp || !tcp) throw new Error(`invalid address "${text}": use host:port or "tcp:host:port udp:host:port"`);
-  return { udp: one(udp.slice(4)), tcp: one(tcp.slice(4)) };
-}
 
 /**
  * A local stand-in for the AWS X-Ray daemon: it reads segment documents over UDP exactly as the
@@ -75,7 +63,7 @@ export class LocalDaemon {
   private readonly counters = { datagrams: 0, accepted: 0, rejected: 0, samplingRuleRequests: 0, samplingTargetRequests: 0 };
   private readonly rule: DefaultRule;
   private udp!: Socket;
-  private tcp!: Server;
+  private tcp: Server | undefined;
   private viewer: Server | undefined;
   private readonly listeners = new Set<ServerResponse>();
   private readonly waiters = new Set<() => void>();
@@ -94,31 +82,41 @@ export class LocalDaemon {
   }
 
   private async listen(): Promise<void> {
-    const address = parseAddress(this.options.address ?? process.env.AWS_XRAY_DAEMON_ADDRESS ?? '127.0.0.1:2000');
+    const address = parseDaemonAddress(this.options.address ?? process.env.AWS_XRAY_DAEMON_ADDRESS ?? '127.0.0.1:2000', { allowPortZero: true });
     if (this.options.file && existsSync(this.options.file)) this.load(this.options.file);
-
-    this.udp = createSocket(address.udp.host.includes(':') ? 'udp6' : 'udp4');
-    this.udp.on('message', (msg) => this.receive(msg));
-    await new Promise<void>((resolve, reject) => {
-      this.udp.once('error', reject);
-      this.udp.bind(address.udp.port, address.udp.host, () => {
-        this.udp.off('error', reject);
-        resolve();
-      });
-    });
     try {
-      this.udp.setRecvBufferSize(8 * 1024 * 1024);
-    } catch {
-      // the system default
-    }
-    this.udp.on('error', () => {});
+      this.udp = createSocket(address.udp.host.includes(':') ? 'udp6' : 'udp4');
+      this.udp.on('message', (msg) => this.receive(msg));
+      await new Promise<void>((resolve, reject) => {
+        this.udp.once('error', (e) => reject(inUse(e, 'UDP', address.udp.host, address.udp.port, 'address')));
+        this.udp.bind(address.udp.port, address.udp.host, () => {
+          this.udp.removeAllListeners('error');
+          resolve();
+        });
+      });
+      try {
+        this.udp.setRecvBufferSize(8 * 1024 * 1024);
+      } catch {
+        // the system default
+      }
+      this.udp.on('error', () => {});
 
-    this.tcp = createServer((req, res) => void this.sampling(req, res));
-    await listen(this.tcp, address.tcp.port, address.tcp.host);
+      this.tcp = createServer((req, res) => void this.sampling(req, res));
+      await listen(this.tcp, address.tcp.port, address.tcp.host).catch((e: Error) => {
+        throw inUse(e, 'TCP (sampling API)', address.tcp.host, address.tcp.port, 'address');
+      });
 
-    if (this.options.viewerPort !== false) {
-      this.viewer = createServer((req, res) => void this.serveViewer(req, res));
-      await listen(this.viewer, this.options.viewerPort ?? 2001, this.options.viewerHost ?? '127.0.0.1');
+      if (this.options.viewerPort !== false) {
+        const host = this.options.viewerHost ?? '127.0.0.1';
+        const port = this.options.viewerPort ?? 2001;
+        this.viewer = createServer((req, res) => void this.serveViewer(req, res));
+        await listen(this.viewer, port, host).catch((e: Error) => {
+          throw inUse(e, 'the viewer', host, port, 'viewerPort');
+        });
+      }
+    } catch (e) {
+      await this.stop().catch(() => {});
+      throw e;
     }
   }
 
@@ -130,7 +128,7 @@ export class LocalDaemon {
 
   /** `host:port` of the sampling API. */
   get tcpAddress(): string {
-    const a = this.tcp.address() as { address: string; port: number };
+    const a = this.tcp!.address() as { address: string; port: number };
     return `${a.address}:${a.port}`;
   }
 
@@ -200,8 +198,14 @@ export class LocalDaemon {
     for (const res of this.listeners) res.end();
     this.listeners.clear();
     await Promise.all([
-      new Promise<void>((r) => this.udp.close(() => r())),
-      close(this.tcp),
+      new Promise<void>((r) => {
+        try {
+          this.udp.close(() => r());
+        } catch {
+          r(); // never bound (start failed)
+        }
+      }),
+      this.tcp ? close(this.tcp) : Promise.resolve(),
       this.viewer ? close(this.viewer) : Promise.resolve(),
     ]);
   }
@@ -332,13 +336,30 @@ export class LocalDaemon {
       }
       const file = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
       if (!/^[a-z0-9-]+\.(html|js|css|svg)$/.test(file)) return json({ message: 'not found' }, 404);
-      const body = readFileSync(VIEWER_DIR + file);
+      const body = readFileSync(join(VIEWER_DIR, file));
       res.writeHead(200, { 'content-type': CONTENT_TYPES[extname(file)] ?? 'application/octet-stream' });
       res.end(body);
     } catch (e) {
       json({ message: String(e) }, (e as { code?: string }).code === 'ENOENT' ? 404 : 500);
     }
   }
+}
+
+/** Thrown by `LocalDaemon.start()` when an address it needs is taken. */
+export class AddressInUseError extends Error {
+  override readonly name = 'AddressInUseError';
+  readonly code = 'EADDRINUSE';
+}
+
+/** An `EADDRINUSE` as a message that says which address and how to move; other errors unchanged. */
+function inUse(error: Error, what: string, host: string, port: number, option: 'address' | 'viewerPort'): Error {
+  if ((error as { code?: string }).code !== 'EADDRINUSE') return error;
+  const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const move =
+    option === 'address'
+      ? `another X-Ray daemon or xray-local may be running; use another address with -a (the address option, or AWS_XRAY_DAEMON_ADDRESS), for example -a 127.0.0.1:${port + 100}, and point the app's AWS_XRAY_DAEMON_ADDRESS at it`
+      : `use another port with -p (the viewerPort option), for example -p ${port + 100}`;
+  return new AddressInUseError(`${what} ${where} is already in use: ${move}.`);
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

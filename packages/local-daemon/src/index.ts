@@ -1,4 +1,4 @@
-export { LocalDaemon } from './daemon.js';
+export { AddressInUseError, LocalDaemon } from './daemon.js';
 export type { DaemonStats, LocalDaemonOptions } from './daemon.js';
 export { parseDatagram, validateDocument, DAEMON_BUFFER_BYTES } from './protocol.js';
 export type { Rejection, SegmentDocument } from './protocol.js';

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import AjvDraft04Module from 'ajv-draft-04';
+
+import { PACKAGE_ROOT } from './package-root.js';
 
 /** Largest datagram the real daemon reads (its 64 KB buffer). */
 export const DAEMON_BUFFER_BYTES = 65_536;
@@ -24,7 +27,7 @@ let validate: Validate | undefined;
 /** Validates a document against AWS's segment-document schema (draft-04). */
 export function validateDocument(doc: unknown): string | undefined {
   if (!validate) {
-    const schema = JSON.parse(readFileSync(new URL('../schema/xray-segment-document.schema.json', import.meta.url), 'utf8')) as object;
+    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'xray-segment-document.schema.json'), 'utf8')) as object;
     const Ajv = ((AjvDraft04Module as unknown as { default?: unknown }).default ?? AjvDraft04Module) as new (o: object) => { compile(s: object): Validate };
     validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
   }

@@ -18,15 +18,16 @@ export const DEFAULT_DAEMON_ADDRESS = '127.0.0.1:2000';
 
 const HOSTNAME_RE = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
 
-function parseEndpoint(text: string): DaemonEndpoint | string {
+function parseEndpoint(text: string, allowPortZero: boolean): DaemonEndpoint | string {
   const colon = text.lastIndexOf(':');
   if (colon === -1) return `"${text}" has no port (expected host:port)`;
   let host = text.slice(0, colon);
   const portText = text.slice(colon + 1);
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   if (!host) return `"${text}" has no host (expected host:port)`;
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) {
-    return `"${text}" has an invalid port (expected 1-65535)`;
+  const lowest = allowPortZero ? 0 : 1;
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) < lowest || Number(portText) > 65535) {
+    return `"${text}" has an invalid port (expected ${lowest}-65535)`;
   }
   if (isIP(host) === 0 && !HOSTNAME_RE.test(host)) return `"${text}" has an invalid host`;
   return { host, port: Number(portText) };
@@ -35,9 +36,11 @@ function parseEndpoint(text: string): DaemonEndpoint | string {
 /**
  * Parses `host:port` (UDP and TCP alike) or `tcp:host:port udp:host:port` (either order, one space).
  * IPv6 hosts are written in brackets (`[::1]:2000`). Throws an `Error` that says what is wrong.
- * Host names are checked for form only; {@link resolveDaemonAddress} resolves them.
+ * Host names are checked for form only; {@link resolveDaemonAddress} resolves them. With
+ * `allowPortZero` a port of 0 is accepted (a listener that takes any free port, as `xray-local` in tests).
  */
-export function parseDaemonAddress(text: string): DaemonAddress {
+export function parseDaemonAddress(text: string, options: { allowPortZero?: boolean } = {}): DaemonAddress {
+  const allowPortZero = options.allowPortZero === true;
   const value = typeof text === 'string' ? text.trim() : '';
   const parts = value.split(' ');
   const fail = (why: string): never => {
@@ -48,7 +51,7 @@ export function parseDaemonAddress(text: string): DaemonAddress {
   if (!value) fail('it is empty');
   if (parts.length === 1) {
     if (/^(tcp|udp):/.test(value)) fail('both a tcp: and a udp: part are needed when one is given');
-    const ep = parseEndpoint(value);
+    const ep = parseEndpoint(value, allowPortZero);
     if (typeof ep === 'string') fail(ep);
     return { udp: ep as DaemonEndpoint, tcp: ep as DaemonEndpoint };
   }
@@ -59,7 +62,7 @@ export function parseDaemonAddress(text: string): DaemonAddress {
     if (!m) return fail(`"${part}" must start with tcp: or udp:`);
     const kind = m[1] as 'tcp' | 'udp';
     if (found[kind]) fail(`two ${kind}: parts`);
-    const ep = parseEndpoint(m[2]);
+    const ep = parseEndpoint(m[2], allowPortZero);
     if (typeof ep === 'string') fail(ep);
     found[kind] = ep as DaemonEndpoint;
   }

@@ -5,6 +5,11 @@ import AjvDraft04Module from 'ajv-draft-04';
 
 /** The repository's copy of AWS's conformance data (see conformance/SOURCES.md). */
 export const CONFORMANCE_DIR = fileURLToPath(new URL('../../../../conformance/', import.meta.url));
+/**
+ * AWS's segment-document schema: the one copy in the repository, the file `@xrayjs/local-daemon`
+ * ships and validates with, so that the tests and the daemon check against the same bytes.
+ */
+export const SCHEMA_FILE = fileURLToPath(new URL('../../../local-daemon/schema/xray-segment-document.schema.json', import.meta.url));
 
 export function loadVectors<T>(file: string): T {
   return JSON.parse(readFileSync(CONFORMANCE_DIR + file, 'utf8')) as T;
@@ -24,7 +29,7 @@ let validator: (((data: unknown) => boolean) & { errors?: unknown }) | undefined
 export function validateSegmentDocument(doc: unknown): { valid: boolean; errors: unknown } {
   if (!validator) {
     const ajv = new AjvClass({ allErrors: true, strict: false });
-    validator = ajv.compile(loadVectors<object>('xray-segment-document.schema.json'));
+    validator = ajv.compile(JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as object);
   }
   const valid = validator(doc);
   return { valid, errors: validator.errors };

@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import AjvDraft04Module from 'ajv-draft-04';
 
 const Ajv = AjvDraft04Module.default ?? AjvDraft04Module;
-const schema = JSON.parse(readFileSync(new URL('../../../../conformance/xray-segment-document.schema.json', import.meta.url), 'utf8'));
+const schema = JSON.parse(readFileSync(new URL('../../../local-daemon/schema/xray-segment-document.schema.json', import.meta.url), 'utf8'));
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 
 let received = 0;
