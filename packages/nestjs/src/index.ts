@@ -12,6 +12,7 @@ export {
   ANNOTATION_CONTROLLER,
   ANNOTATION_HANDLER,
   ANNOTATION_ROUTE,
+  XRAY_OPTIONS_OVERRIDE,
 } from './xray.constants.js';
 export { NOOP_SEGMENT, NOOP_SUBSEGMENT } from '@xrayjs/core';
 export type { Recorder, Segment, Subsegment as XRaySubsegment, XRayOptions } from '@xrayjs/core';
