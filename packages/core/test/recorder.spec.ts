@@ -290,7 +290,7 @@ describe('Recorder', () => {
     const fresh = new Recorder();
     expect(fresh.captureSegment('x', () => 1)).toBe(1);
     expect(fresh.beginSegment('y')).toBe(NOOP_SEGMENT);
-    expect(warn).toEqual([expect.stringContaining('before configure()')]);
+    expect(warn).toEqual([expect.stringContaining('no recorder is configured, so nothing is traced')]);
     diag.setLogger(undefined);
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 
+import { XRAY_ROOT } from './xray.internal-constants.js';
 import type { XRayModuleOptions } from './xray-module-options.interface.js';
 
 /** @internal */
@@ -9,7 +10,14 @@ export const {
 } = new ConfigurableModuleBuilder<XRayModuleOptions>({ moduleName: 'XRay' })
   .setClassMethodName('forRoot')
   .setFactoryMethodName('createXRayOptions')
-  .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  // forRoot()/forRootAsync() also provide XRAY_ROOT, so that an XRayModule imported alone can tell
+  // whether the application configured tracing anywhere.
+  .setExtras({ isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    providers: [...(definition.providers ?? []), { provide: XRAY_ROOT, useValue: true }],
+    exports: [...(definition.exports ?? []), XRAY_ROOT],
+  }))
   .build();
 
 /** The token of the module's options. */

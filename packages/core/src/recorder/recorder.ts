@@ -312,7 +312,10 @@ export class Recorder {
    * is recorded (tracing off, an unsampled trace, no segment) it returns a no-op subsegment.
    */
   beginSubsegment(name: string, options: SubsegmentOptions = {}): Subsegment {
-    if (!this.on) return NOOP_SUBSEGMENT;
+    if (!this.on) {
+      if (this.cfg === undefined) this.warnNotConfigured();
+      return NOOP_SUBSEGMENT;
+    }
     return this.openSubsegment('beginSubsegment', name, options) ?? NOOP_SUBSEGMENT;
   }
 
@@ -338,7 +341,10 @@ export class Recorder {
    * @example await recorder.capture('loadOrders', () => repo.find())
    */
   capture<T>(name: string, fn: (subsegment: Subsegment) => T, options: SubsegmentOptions = {}): T {
-    if (!this.on) return fn(NOOP_SUBSEGMENT);
+    if (!this.on) {
+      if (this.cfg === undefined) this.warnNotConfigured();
+      return fn(NOOP_SUBSEGMENT);
+    }
     const sub = this.openSubsegment('capture', name, options);
     if (sub === undefined) return fn(NOOP_SUBSEGMENT);
     return runSettled(sub, fn, this.onError);
@@ -469,6 +475,8 @@ export class Recorder {
     const emitter = this.emitter;
     const sampler = this.sampler;
     this.emitter = this.writer = this.sampler = this.factory = undefined;
+    // The library's log goes to the logger of the recorder that is now the most recent live one.
+    diag.setLogger(liveRecorders[liveRecorders.length - 1]?.config?.logger);
     await Promise.all([emitter?.shutdown().catch(() => {}), Promise.resolve(sampler?.stop?.()).catch(() => {})]);
   }
 
@@ -526,7 +534,7 @@ export class Recorder {
   private createSegment(name: string | undefined, options: BeginSegmentOptions): Segment | undefined {
     const factory = this.factory;
     if (!this.on || factory === undefined) {
-      if (this.cfg === undefined) diag.warn('not_configured', 'The recorder was used before configure(); nothing is traced until it is configured.');
+      if (this.cfg === undefined) this.warnNotConfigured();
       return undefined;
     }
     try {
@@ -538,6 +546,16 @@ export class Recorder {
       diag.error('begin_failed', `Could not begin a segment: ${describeValue(e)}`);
       return undefined;
     }
+  }
+
+  /** Said once per process: tracing was asked for, and nothing configured a recorder. */
+  private warnNotConfigured(): void {
+    diag.warn(
+      'not_configured',
+      'Tracing was used (@Subsegment(), capture() or captureSegment()), but no recorder is configured, so nothing is traced: ' +
+        "import XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: 'my-service' }) in the application's root module (NestJS), " +
+        'or call recorder.configure({...}) at start-up (plain Node).',
+    );
   }
 
   /** Applies the context-missing strategy for an operation that found no segment. */
