@@ -3,6 +3,7 @@ import { Subsegment } from '@xrayjs/nestjs';
 import type { Observable } from 'rxjs';
 
 import { AdminGuard } from './admin.guard.js';
+import { DemoError } from './demo-errors.filter.js';
 import { OrdersService } from './orders.service.js';
 
 const ROUTES = [
@@ -64,7 +65,7 @@ export class AppController {
   @Subsegment('AppController.boom')
   @Get('boom')
   boom(): never {
-    throw new Error('kaboom');
+    throw new DemoError('kaboom');
   }
 
   @Get('limited')

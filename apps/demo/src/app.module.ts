@@ -1,8 +1,10 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
 import { XRayModule } from '@xrayjs/nestjs';
 
 import { AdminGuard } from './admin.guard.js';
 import { AppController } from './app.controller.js';
+import { DemoErrorsFilter } from './demo-errors.filter.js';
 import { InventoryService } from './inventory.service.js';
 import { OrdersService } from './orders.service.js';
 import { SeedService } from './seed.service.js';
@@ -19,7 +21,7 @@ import { TenantMiddleware } from './tenant.middleware.js';
     }),
   ],
   controllers: [AppController],
-  providers: [OrdersService, InventoryService, SeedService, AdminGuard],
+  providers: [OrdersService, InventoryService, SeedService, AdminGuard, { provide: APP_FILTER, useClass: DemoErrorsFilter }],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 import { LocalDaemon } from '@xrayjs/local-daemon';
 
+import { READY_LINE } from './ready-line.js';
+
 const daemon = await LocalDaemon.start({
   address: process.env.XRAY_LOCAL_ADDRESS ?? '127.0.0.1:2000',
   viewerPort: Number(process.env.XRAY_VIEWER_PORT ?? 2001),
@@ -14,8 +16,16 @@ const app = spawn(process.execPath, [fileURLToPath(new URL('./main.js', import.m
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, PORT: port, AWS_XRAY_DAEMON_ADDRESS: daemon.daemonAddress },
 });
-app.stdout.on('data', (chunk: Buffer) => process.stdout.write(chunk));
-app.stdout.once('data', () => {
+// The URLs go last, once the app says it listens (after Nest's start-up lines).
+let buffered = '';
+let announced = false;
+app.stdout.on('data', (chunk: Buffer) => {
+  process.stdout.write(chunk);
+  if (announced) return;
+  buffered += chunk.toString('utf8');
+  if (!buffered.includes(READY_LINE)) return;
+  announced = true;
+  buffered = '';
   process.stdout.write(
     `\n  Demo app:     http://127.0.0.1:${port}/\n  Trace viewer: ${daemon.viewerUrl}\n  (X-Ray daemon stand-in on UDP ${daemon.udpAddress}; Ctrl-C stops both)\n\n`,
   );

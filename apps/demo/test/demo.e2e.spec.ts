@@ -125,7 +125,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     expect(segment.http.response.status).toBe(500);
     const sub = segment.subsegments.find((s: Doc) => s.name === 'AppController.boom');
     const ex = sub.cause.exceptions[0];
-    expect(ex).toMatchObject({ type: 'Error', message: 'kaboom', remote: false });
+    expect(ex).toMatchObject({ type: 'DemoError', message: 'kaboom', remote: false });
     expect(ex.stack[0].path).toMatch(/app\.controller\.ts$/);
     expect(ex.stack[0].label).toMatch(/boom/);
     expect(segment.cause).toBe(ex.id);
