@@ -67,3 +67,7 @@ export type { WriterStats } from './processing/document-writer.js';
 export { runPlugins } from './plugins/plugins.js';
 export type { PluginData, PluginOptions, PluginResult } from './plugins/plugins.js';
 export type { XRayLogger } from './diag.js';
+export { INSTRUMENTATION_NAMES } from './instrumentation/instrumentation.js';
+export type { AutoInstrumentOption, InstrumentationName } from './instrumentation/instrumentation.js';
+export { withoutTracing } from './instrumentation/suppression.js';
+export { captureAWSClient } from './instrumentation/aws/aws-sdk.js';

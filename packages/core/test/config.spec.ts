@@ -25,7 +25,7 @@ describe('resolveConfig()', () => {
     expect(c).toMatchObject({
       enabled: true,
       tracingName: 'svc',
-      autoInstrument: true,
+      autoInstrument: new Set(['http', 'fetch', 'aws-sdk']),
       plugins: [],
       sampling: true,
       samplingRules: { version: 2, rules: [], default: { fixed_target: 1, rate: 0.05 } },

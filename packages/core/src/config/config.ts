@@ -9,6 +9,7 @@ import {
   type LocalSamplingRules,
 } from '../sampling/local-sampler.js';
 import type { Sampler } from '../sampling/sampler.js';
+import { INSTRUMENTATION_NAMES, type AutoInstrumentOption, type InstrumentationName } from '../instrumentation/instrumentation.js';
 
 /** What to do when code asks for the current segment and there is none. */
 export type ContextMissingStrategy = 'RUNTIME_ERROR' | 'LOG_ERROR' | 'IGNORE_ERROR';
@@ -27,8 +28,13 @@ export type PluginName = 'EC2Plugin' | 'ECSPlugin' | 'ElasticBeanstalkPlugin';
 export interface XRayOptions {
   /** The segment name (the service's name in the X-Ray console). Required unless the env var is set. */
   AWS_XRAY_TRACING_NAME?: string;
-  /** Trace database queries, template rendering and outgoing HTTP calls. @default true */
-  AUTO_INSTRUMENT?: boolean;
+  /**
+   * Trace the libraries the application calls with no code change: outgoing HTTP (`http`: node:http and
+   * https, axios, got...; `fetch`: global fetch and undici) and AWS SDK v3 calls (`aws-sdk`). `false`
+   * turns all off; a list turns on exactly those; an object turns single ones off
+   * (`{ 'aws-sdk': false }`). @default true
+   */
+  AUTO_INSTRUMENT?: AutoInstrumentOption;
   /** Plugins that add EC2, ECS or Elastic Beanstalk data to every segment. @default [] */
   PLUGINS?: readonly PluginName[];
   /** `false` records every request that has no upstream decision. @default true */
@@ -65,7 +71,7 @@ export interface XRayOptions {
 
 /** Every default in one place. */
 export const DEFAULT_OPTIONS = Object.freeze({
-  AUTO_INSTRUMENT: true,
+  AUTO_INSTRUMENT: true as AutoInstrumentOption,
   PLUGINS: [] as readonly PluginName[],
   SAMPLING: true,
   STREAMING_THRESHOLD: 30,
@@ -83,7 +89,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
 export interface ResolvedConfig {
   readonly enabled: boolean;
   readonly tracingName: string;
-  readonly autoInstrument: boolean;
+  /** The instrumentations this recorder records with. */
+  readonly autoInstrument: ReadonlySet<InstrumentationName>;
   readonly plugins: readonly PluginName[];
   readonly sampling: boolean;
   readonly samplingRules: LocalSamplingRules;
@@ -259,6 +266,8 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
     problems.push(`LOGGER must be false or an object with error() and warn() methods, such as console or a Nest Logger (got ${describe(logger)}).`);
   }
 
+  const autoInstrument = parseAutoInstrument(o.AUTO_INSTRUMENT, problems);
+
   const urls = o.URLS_AS_ANNOTATION ?? DEFAULT_OPTIONS.URLS_AS_ANNOTATION;
   if (urls !== 'LAMBDA' && urls !== 'ALL' && urls !== 'NONE') {
     problems.push(`URLS_AS_ANNOTATION must be LAMBDA, ALL or NONE (got ${describe(urls)}).`);
@@ -267,7 +276,7 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
   const config: ResolvedConfig = {
     enabled,
     tracingName,
-    autoInstrument: bool('AUTO_INSTRUMENT'),
+    autoInstrument,
     plugins,
     sampling: bool('SAMPLING'),
     samplingRules,
@@ -287,6 +296,31 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
   };
   if (problems.length > 0) throw new XRayConfigError(problems);
   return config;
+}
+
+/** `AUTO_INSTRUMENT` as the set of instrumentations to turn on. @internal */
+function parseAutoInstrument(value: unknown, problems: string[]): ReadonlySet<InstrumentationName> {
+  const all = new Set<InstrumentationName>(INSTRUMENTATION_NAMES);
+  const known = (name: unknown): name is InstrumentationName => typeof name === 'string' && all.has(name as InstrumentationName);
+  const names = INSTRUMENTATION_NAMES.join(', ');
+  if (value === undefined || value === true) return all;
+  if (value === false) return new Set();
+  if (Array.isArray(value)) {
+    const bad = value.filter((n) => !known(n));
+    if (bad.length > 0) problems.push(`AUTO_INSTRUMENT lists ${bad.map((n) => describe(n)).join(', ')}; the instrumentations are ${names}.`);
+    return new Set(value.filter(known));
+  }
+  if (typeof value === 'object' && value !== null) {
+    const on = new Set(all);
+    for (const [name, flag] of Object.entries(value)) {
+      if (!known(name)) problems.push(`AUTO_INSTRUMENT has the key ${JSON.stringify(name)}; the instrumentations are ${names}.`);
+      else if (typeof flag !== 'boolean') problems.push(`AUTO_INSTRUMENT.${name} must be true or false (got ${describe(flag)}).`);
+      else if (!flag) on.delete(name);
+    }
+    return on;
+  }
+  problems.push(`AUTO_INSTRUMENT must be true, false, a list of instrumentations or an object of them (got ${describe(value)}); the instrumentations are ${names}.`);
+  return all;
 }
 
 /** Levenshtein distance, for "did you mean" hints. @internal */

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 
 import type { PluginName } from '../config/config.js';
 import { diag } from '../diag.js';
+import { withoutTracing } from '../instrumentation/suppression.js';
 
 /** What a plugin adds to segments: a key of the `aws` block and the `origin`. */
 export interface PluginData {
@@ -44,7 +45,8 @@ async function runPlugin(name: PluginName, options: PluginOptions): Promise<Plug
   try {
     switch (name) {
       case 'EC2Plugin':
-        return await ec2(options.ec2MetadataEndpoint.replace(/\/+$/, ''), options.timeoutMs ?? 1000);
+        // The recorder's own I/O never appears in its traces.
+        return await withoutTracing(() => ec2(options.ec2MetadataEndpoint.replace(/\/+$/, ''), options.timeoutMs ?? 1000));
       case 'ECSPlugin':
         return { key: 'ecs', data: { container: hostname() }, origin: 'AWS::ECS::Container' };
       case 'ElasticBeanstalkPlugin':

@@ -9,6 +9,8 @@ import { isNoop, NOOP_SEGMENT, NOOP_SUBSEGMENT } from '../model/noop.js';
 import { Segment } from '../model/segment.js';
 import type { ErrorFlag } from '../model/status-flag.js';
 import { Subsegment } from '../model/subsegment.js';
+import type { InstrumentationName } from '../instrumentation/instrumentation.js';
+import { instrumentations } from '../instrumentation/registry.js';
 import { runPlugins } from '../plugins/plugins.js';
 import { DocumentWriter, type WriterStats } from '../processing/document-writer.js';
 import { TraceHeader } from '../propagation/trace-header.js';
@@ -62,6 +64,8 @@ export interface RecorderStats {
 /** Decides which flag an error sets (the NestJS package maps HTTP exceptions). */
 export type ErrorClassifier = (error: unknown) => ErrorFlag | undefined;
 
+const NO_INSTRUMENTATIONS: ReadonlySet<InstrumentationName> = new Set();
+
 /**
  * Recorders that are configured and not shut down, most recent last: the one work outside any trace
  * falls back to (a decorated method at start-up). Process-wide, like the async context.
@@ -92,6 +96,7 @@ export class Recorder {
   private factory: SegmentFactory | undefined;
   private pending: Promise<void> = Promise.resolve();
   private classify: ErrorClassifier | undefined;
+  private instrumented: ReadonlySet<InstrumentationName> = NO_INSTRUMENTATIONS;
   private started = 0;
   private sampledCount = 0;
   /** `recordError` bound once (the settle helpers call it). */
@@ -111,6 +116,8 @@ export class Recorder {
     const live = liveRecorders.indexOf(this);
     if (live !== -1) liveRecorders.splice(live, 1);
     liveRecorders.push(this);
+    instrumentations.release(this);
+    this.instrumented = NO_INSTRUMENTATIONS;
     if (!cfg.enabled) {
       this.pending = Promise.resolve();
       return this;
@@ -130,6 +137,8 @@ export class Recorder {
     }
     const tasks: Promise<void>[] = [];
     if (emitter instanceof UdpEmitter) tasks.push(emitter.start());
+    this.instrumented = cfg.autoInstrument;
+    if (cfg.autoInstrument.size > 0) tasks.push(instrumentations.acquire(this, cfg.autoInstrument));
     if (cfg.plugins.length > 0) {
       tasks.push(
         runPlugins(cfg.plugins, {
@@ -173,6 +182,11 @@ export class Recorder {
   /** The directory stack paths are written relative to. @internal */
   get workingDirectory(): string {
     return process.cwd();
+  }
+
+  /** Whether this recorder records the calls of `instrumentation` (`AUTO_INSTRUMENT`). @internal */
+  instruments(instrumentation: InstrumentationName): boolean {
+    return this.instrumented.has(instrumentation);
   }
 
   /** Sets how recorded errors map to flags (default: every error is a `fault`). */
@@ -470,6 +484,8 @@ export class Recorder {
    */
   async shutdown(): Promise<void> {
     this.on = false;
+    instrumentations.release(this);
+    this.instrumented = NO_INSTRUMENTATIONS;
     const live = liveRecorders.indexOf(this);
     if (live !== -1) liveRecorders.splice(live, 1);
     const emitter = this.emitter;
