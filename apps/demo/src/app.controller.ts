@@ -5,6 +5,7 @@ import type { Observable } from 'rxjs';
 import { AdminGuard } from './admin.guard.js';
 import { DemoError } from './demo-errors.filter.js';
 import { OrdersService } from './orders.service.js';
+import { ProductsService } from './products.service.js';
 
 const ROUTES = [
   ['/orders/1', 'an order (a traced async method with an annotation)'],
@@ -17,11 +18,21 @@ const ROUTES = [
   ['/admin', 'a guard that rejects (403)'],
   ['/health', 'excluded from tracing'],
   ['/slow', 'a slow route (300 ms)'],
+  ['/products/keyboard', 'a call to the catalog service (axios and fetch), which reads DynamoDB and S3'],
+  ['/products/nothing', 'the catalog answers 404 (the call is an error, the segment follows its own status)'],
 ];
 
 @Controller()
 export class AppController {
-  constructor(private readonly orders: OrdersService) {}
+  constructor(
+    private readonly orders: OrdersService,
+    private readonly products: ProductsService,
+  ) {}
+
+  @Get('products/:sku')
+  product(@Param('sku') sku: string) {
+    return this.products.product(sku);
+  }
 
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')

@@ -1,4 +1,5 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { HttpModule } from '@nestjs/axios';
 import { APP_FILTER } from '@nestjs/core';
 import { XRayModule } from '@xrayjs/nestjs';
 
@@ -7,6 +8,7 @@ import { AppController } from './app.controller.js';
 import { DemoErrorsFilter } from './demo-errors.filter.js';
 import { InventoryService } from './inventory.service.js';
 import { OrdersService } from './orders.service.js';
+import { ProductsService } from './products.service.js';
 import { SeedService } from './seed.service.js';
 import { TenantMiddleware } from './tenant.middleware.js';
 
@@ -19,9 +21,10 @@ import { TenantMiddleware } from './tenant.middleware.js';
       DYNAMIC_NAMING: '*.example.com',
       EXCLUDE_ROUTES: ['/health'],
     }),
+    HttpModule,
   ],
   controllers: [AppController],
-  providers: [OrdersService, InventoryService, SeedService, AdminGuard, { provide: APP_FILTER, useClass: DemoErrorsFilter }],
+  providers: [ProductsService, OrdersService, InventoryService, SeedService, AdminGuard, { provide: APP_FILTER, useClass: DemoErrorsFilter }],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

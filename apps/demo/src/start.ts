@@ -1,9 +1,11 @@
-// `npm start`: the local X-Ray daemon and viewer, and the demo app traced into it.
-import { spawn } from 'node:child_process';
+// `npm start`: the local X-Ray daemon and viewer, local DynamoDB and S3, the catalog service, and the
+// demo app that calls it, all traced into the local daemon.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { LocalDaemon } from '@xrayjs/local-daemon';
 
+import { startLocalAws } from './catalog/local-aws.js';
 import { READY_LINE } from './ready-line.js';
 
 const daemon = await LocalDaemon.start({
@@ -11,15 +13,26 @@ const daemon = await LocalDaemon.start({
   viewerPort: Number(process.env.XRAY_VIEWER_PORT ?? 2001),
   file: process.env.XRAY_LOCAL_FILE,
 });
+const aws = await startLocalAws();
 const port = process.env.PORT ?? '3000';
-const app = spawn(process.execPath, [fileURLToPath(new URL('./main.js', import.meta.url))], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, PORT: port, AWS_XRAY_DAEMON_ADDRESS: daemon.daemonAddress },
-});
+const catalogPort = process.env.CATALOG_PORT ?? '3001';
+const env = {
+  ...process.env,
+  AWS_XRAY_DAEMON_ADDRESS: daemon.daemonAddress,
+  CATALOG_DYNAMODB_ENDPOINT: aws.dynamodbEndpoint,
+  CATALOG_S3_ENDPOINT: aws.s3Endpoint,
+  CATALOG_PORT: catalogPort,
+  CATALOG_URL: `http://127.0.0.1:${catalogPort}`,
+  PORT: port,
+};
+const run = (file: string): ChildProcess => spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'], env });
+const catalog = run('./catalog/main.js');
+catalog.stdout!.on('data', (chunk: Buffer) => process.stdout.write(chunk));
+const app = run('./main.js');
 // The URLs go last, once the app says it listens (after Nest's start-up lines).
 let buffered = '';
 let announced = false;
-app.stdout.on('data', (chunk: Buffer) => {
+app.stdout!.on('data', (chunk: Buffer) => {
   process.stdout.write(chunk);
   if (announced) return;
   buffered += chunk.toString('utf8');
@@ -27,13 +40,18 @@ app.stdout.on('data', (chunk: Buffer) => {
   announced = true;
   buffered = '';
   process.stdout.write(
-    `\n  Demo app:     http://127.0.0.1:${port}/\n  Trace viewer: ${daemon.viewerUrl}\n  (X-Ray daemon stand-in on UDP ${daemon.udpAddress}; Ctrl-C stops both)\n\n`,
+    `\n  Demo app:     http://127.0.0.1:${port}/\n  Trace viewer: ${daemon.viewerUrl}\n  (X-Ray daemon stand-in on UDP ${daemon.udpAddress}; the catalog service on :${catalogPort} with local DynamoDB and S3; Ctrl-C stops all)\n\n`,
   );
 });
+let stopping = false;
 const stop = (code = 0) => {
+  if (stopping) return;
+  stopping = true;
   app.kill('SIGTERM');
-  void daemon.stop().finally(() => process.exit(code));
+  catalog.kill('SIGTERM');
+  void Promise.allSettled([daemon.stop(), aws.stop()]).finally(() => process.exit(code));
 };
 app.on('exit', (code) => stop(code ?? 0));
+catalog.on('exit', (code) => stop(code ?? 0));
 process.on('SIGINT', () => stop());
 process.on('SIGTERM', () => stop());

@@ -7,6 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 
 import { TestDaemon } from '../../../packages/core/test/support/udp-daemon.js';
 import { createDemoApp, type DemoAdapter } from '../src/app.factory.js';
+import { createCatalogApp } from '../src/catalog/catalog.factory.js';
+import { startLocalAws, type LocalAws } from '../src/catalog/local-aws.js';
 import { abandon, request, rootOf, type Reply } from './http-client.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -28,11 +30,20 @@ const PARENT = '53995c3f42cd8ad8';
 describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UDP', (adapter) => {
   let daemon: TestDaemon;
   let app: INestApplication;
+  let catalog: INestApplication;
+  let localAws: LocalAws;
   let port: number;
 
   beforeAll(async () => {
     daemon = await TestDaemon.start();
     process.env.AWS_XRAY_DAEMON_ADDRESS = daemon.address;
+    // The second service, with local DynamoDB and S3, in this process: its own application, its own recorder.
+    localAws = await startLocalAws();
+    process.env.CATALOG_DYNAMODB_ENDPOINT = localAws.dynamodbEndpoint;
+    process.env.CATALOG_S3_ENDPOINT = localAws.s3Endpoint;
+    catalog = await createCatalogApp(adapter, { logger: false });
+    await catalog.listen(0, '127.0.0.1');
+    process.env.CATALOG_URL = `http://127.0.0.1:${(catalog.getHttpServer().address() as { port: number }).port}`;
     app = await createDemoApp(adapter, { logger: false });
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as { port: number }).port;
@@ -43,6 +54,8 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
 
   afterAll(async () => {
     await app.close();
+    await catalog.close();
+    await localAws.stop();
     await daemon.close();
     delete process.env.AWS_XRAY_DAEMON_ADDRESS;
   });
@@ -51,7 +64,7 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
 
   async function segmentOf(traceId: string): Promise<Doc> {
     for (let i = 0; i < 100; i++) {
-      const doc = docs().find((d) => d.trace_id === traceId && d.type === undefined);
+      const doc = docs().find((d) => d.trace_id === traceId && d.type === undefined && d.name !== 'xrayjs-catalog');
       if (doc) return doc;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -62,6 +75,45 @@ describe.each<DemoAdapter>(['express', 'fastify'])('demo app on %s, over real UD
     const reply = await request(port, path, headers);
     return { reply, segment: await segmentOf(rootOf(reply)) };
   }
+
+  it('should trace a call to the catalog service across both services, down to DynamoDB and S3', async () => {
+    const { reply, segment } = await traced('/products/keyboard');
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toMatchObject({ product: { sku: 'keyboard', price: 49, description: 'Mechanical keyboard: the description.' }, alsoFetched: true });
+    const method = segment.subsegments.find((s: Doc) => s.name === 'ProductsService.product');
+    // Both calls (axios through node:http, then fetch) nest under the method, carry the trace, and the
+    // callee answered with it (traced: true).
+    const calls = method.subsegments as Doc[];
+    expect(calls.map((c) => [c.name, c.namespace, c.http.request.method, c.http.response.status, c.http.request.traced])).toEqual([
+      ['127.0.0.1', 'remote', 'GET', 200, true],
+      ['127.0.0.1', 'remote', 'GET', 200, true],
+    ]);
+    // The catalog continued the trace: one segment per call, each the child of the call's subsegment.
+    const catalogSegments: Doc[] = [];
+    for (let i = 0; i < 100 && catalogSegments.length < 2; i++) {
+      catalogSegments.splice(0, catalogSegments.length, ...docs().filter((d) => d.name === 'xrayjs-catalog' && d.trace_id === segment.trace_id));
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(catalogSegments.map((d) => d.parent_id).sort()).toEqual(calls.map((c) => c.id).sort());
+    for (const callee of catalogSegments) {
+      const [product] = callee.subsegments as Doc[];
+      expect(product.name).toBe('CatalogService.product');
+      const [dynamo, s3] = product.subsegments as Doc[];
+      expect([dynamo.name, dynamo.namespace, dynamo.aws.operation, dynamo.aws.table_name]).toEqual(['DynamoDB', 'aws', 'GetItem', 'products']);
+      expect([s3.name, s3.namespace, s3.aws.operation, s3.aws.bucket_name, s3.aws.key]).toEqual(['S3', 'aws', 'GetObject', 'descriptions', 'keyboard.txt']);
+      // Started together: siblings that overlap, and no HTTP subsegment of the SDK's own requests.
+      expect(Math.max(dynamo.start_time, s3.start_time)).toBeLessThan(Math.min(dynamo.end_time, s3.end_time));
+      expect(dynamo.subsegments ?? s3.subsegments).toBeUndefined();
+    }
+  });
+
+  it('should record a 404 of the catalog as an error of the call, and the answer as the demo gives it', async () => {
+    const { reply, segment } = await traced('/products/nothing');
+    expect(reply.status).toBe(404);
+    const call = segment.subsegments.find((s: Doc) => s.name === 'ProductsService.product').subsegments[0];
+    expect(call).toMatchObject({ namespace: 'remote', error: true, http: { response: { status: 404 } } });
+    expect(segment).toMatchObject({ error: true, http: { response: { status: 404 } } });
+  });
 
   it('should validate every document received against AWS schema', async () => {
     await request(port, '/orders/1');

@@ -8,6 +8,8 @@ import type { Browser, Page } from 'playwright-core';
 import { createSocket } from 'node:dgram';
 
 import { createDemoApp } from '../src/app.factory.js';
+import { createCatalogApp } from '../src/catalog/catalog.factory.js';
+import { startLocalAws, type LocalAws } from '../src/catalog/local-aws.js';
 import { request } from './http-client.js';
 import { launchChromium } from './support/browser.js';
 
@@ -39,6 +41,8 @@ function downstreamDocuments(now: number): object[] {
 describe('trace viewer in headless Chromium, with the demo sending real traces', () => {
   let daemon: LocalDaemon;
   let app: INestApplication;
+  let catalog: INestApplication;
+  let localAws: LocalAws;
   let port: number;
   let browser: Browser;
   let page: Page;
@@ -47,10 +51,16 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     mkdirSync(ARTIFACTS, { recursive: true });
     daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
     process.env.AWS_XRAY_DAEMON_ADDRESS = daemon.daemonAddress;
+    localAws = await startLocalAws();
+    process.env.CATALOG_DYNAMODB_ENDPOINT = localAws.dynamodbEndpoint;
+    process.env.CATALOG_S3_ENDPOINT = localAws.s3Endpoint;
+    catalog = await createCatalogApp('express', { logger: false });
+    await catalog.listen(0, '127.0.0.1');
+    process.env.CATALOG_URL = `http://127.0.0.1:${(catalog.getHttpServer().address() as { port: number }).port}`;
     app = await createDemoApp('express', { logger: false });
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as { port: number }).port;
-    for (const path of ['/orders/1', '/orders/2', '/orders/42', '/summary', '/prices', '/boom', '/admin']) await request(port, path, { 'x-tenant': 'acme' });
+    for (const path of ['/orders/1', '/orders/2', '/orders/42', '/summary', '/prices', '/boom', '/admin', '/products/keyboard']) await request(port, path, { 'x-tenant': 'acme' });
     // A service map needs downstream calls: send what an SDK of another service would send.
     const socket = createSocket('udp4');
     const [host, udpPort] = [daemon.udpAddress.split(':')[0], Number(daemon.udpAddress.split(':')[1])];
@@ -60,7 +70,8 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     // And one datagram that is not a valid document: the viewer lists it under "Rejected".
     await new Promise<void>((r) => socket.send('{"format":"json","version":1}\n{"name": "broken"', udpPort, host, () => r()));
     socket.close();
-    await daemon.waitFor((d) => d.store.size >= 9 && d.stats().rejected === 1);
+    const catalogCalls = (d: LocalDaemon) => d.serviceMap().edges.find((e) => e.from === 'xrayjs-demo' && e.to === 'xrayjs-catalog')?.requests ?? 0;
+    await daemon.waitFor((d) => d.store.size >= 9 && d.stats().rejected === 1 && catalogCalls(d) === 2);
     const launched = await launchChromium();
     browser = launched.browser;
     process.stdout.write(`viewer tests: Chromium ${browser.version()} from ${launched.found.source} (${launched.found.executablePath})\n`);
@@ -70,6 +81,8 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
   afterAll(async () => {
     await browser?.close();
     await app?.close();
+    await catalog?.close();
+    await localAws?.stop();
     await daemon?.stop();
     delete process.env.AWS_XRAY_DAEMON_ADDRESS;
   });
@@ -128,6 +141,17 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     expect(indents.slice(1).every((p) => p === '24px')).toBe(true);
     await page.screenshot({ path: `${ARTIFACTS}viewer-trace.png`, fullPage: true });
 
+    // One trace across both services: the demo's segment and the catalog's two, with the AWS calls.
+    await page.goto(`${daemon.viewerUrl}#/traces`);
+    await page.waitForSelector('#trace-list tbody tr');
+    await page.locator('#trace-list tbody tr', { hasText: '/products/keyboard' }).first().click();
+    await page.waitForSelector('#timeline .row');
+    const across = await page.locator('#timeline .name').allInnerTexts();
+    expect(across.filter((n) => n.includes('xrayjs-catalog'))).toHaveLength(2);
+    expect(across.filter((n) => n.includes('DynamoDB'))).toHaveLength(2);
+    expect(across.filter((n) => n.includes('S3'))).toHaveLength(2);
+    await page.screenshot({ path: `${ARTIFACTS}viewer-trace-two-services.png`, fullPage: true });
+
     await page.goto(`${daemon.viewerUrl}#/traces`);
     await page.waitForSelector('#trace-list tbody tr');
     await page.locator('#trace-list tbody tr', { hasText: '/boom' }).first().click();
@@ -155,6 +179,13 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     expect(edges).toEqual(expect.arrayContaining(['checkout->payments', 'checkout->orders-db']));
     const label = await page.locator('#service-map .edge[data-to="orders-db"] text').innerHTML();
     expect(label).toContain('1 req');
+    // The demo calls the catalog service (axios, then fetch), which calls DynamoDB and S3 once per call.
+    expect(nodes).toEqual(expect.arrayContaining(['xrayjs-catalog:service', 'DynamoDB:aws', 'S3:aws']));
+    expect(edges).toEqual(expect.arrayContaining(['xrayjs-demo->xrayjs-catalog', 'xrayjs-catalog->DynamoDB', 'xrayjs-catalog->S3']));
+    for (const to of ['xrayjs-catalog', 'S3']) {
+      const from = to === 'xrayjs-catalog' ? 'xrayjs-demo' : 'xrayjs-catalog';
+      await expect(page.locator(`#service-map .edge[data-from="${from}"][data-to="${to}"] text`).innerHTML()).resolves.toContain('2 req');
+    }
     await page.screenshot({ path: `${ARTIFACTS}viewer-map.png`, fullPage: true });
   });
 });

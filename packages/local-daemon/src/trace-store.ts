@@ -110,8 +110,15 @@ export class Trace {
     const nowSeconds = Date.now() / 1000;
     const inProgress = all.some((d) => d.in_progress === true);
     const end = Math.max(...all.map((d) => (typeof d.end_time === 'number' ? d.end_time : nowSeconds)));
-    // The root segment: the one without a parent (or the earliest).
-    const root = segments.find((s) => !s.parent_id || !this.documents.has(String(s.parent_id))) ?? segments[0] ?? all[0];
+    // The root segment: the one whose parent is no entity of this trace (a downstream service's segment
+    // has a nested subsegment of its caller as parent), or the earliest.
+    const ids = new Set<string>();
+    const note = (d: SegmentDocument): void => {
+      ids.add(String(d.id));
+      for (const s of (d.subsegments as SegmentDocument[] | undefined) ?? []) note(s);
+    };
+    for (const d of all) note(d);
+    const root = segments.find((s) => !s.parent_id || !ids.has(String(s.parent_id))) ?? segments[0] ?? all[0];
     const http = root?.http as { request?: { method?: string; url?: string }; response?: { status?: number } } | undefined;
     const annotations: Record<string, string | number | boolean> = {};
     const collect = (d: SegmentDocument) => {

@@ -121,7 +121,7 @@ async function renderTrace(id) {
   app.innerHTML = `
     <h1>Trace <span class="muted">${esc(id)}</span></h1>
     <div class="panel"><dl class="kv">
-      <dt>Service</dt><dd>${esc(s.service)} ${s.services.length > 1 ? `<span class="muted">(+ ${esc(s.services.slice(1).join(', '))})</span>` : ''}</dd>
+      <dt>Service</dt><dd>${esc(s.service)} ${s.services.length > 1 ? `<span class="muted">(+ ${esc(s.services.filter((n) => n !== s.service).join(', '))})</span>` : ''}</dd>
       <dt>Request</dt><dd>${esc(s.method ?? '')} ${esc(s.url ?? '')}</dd>
       <dt>Status</dt><dd>${esc(s.status ?? '')} ${flags(s)}</dd>
       <dt>Started</dt><dd>${new Date(s.start * 1000).toLocaleString()}</dd>
