@@ -2,6 +2,9 @@ import 'reflect-metadata';
 
 import { createRequire } from 'node:module';
 
+import { request as httpRequest } from 'node:http';
+
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { Controller, Get, Inject, Injectable, Module, Param, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Subsegment, XRayModule } from '@xrayjs/nestjs';
@@ -16,6 +19,29 @@ type Wrap = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
 const WORK = Symbol('WORK');
 const POOL = Symbol('POOL');
+const CALLS = Symbol('CALLS');
+
+/** The route with outgoing calls: one HTTP GET (node:http) to a local callee and one DynamoDB GetItem. */
+class Calls {
+  readonly dynamo = new DynamoDBClient({ endpoint: process.env.BENCH_DYNAMODB_ENDPOINT, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+
+  httpGet(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      httpRequest(process.env.BENCH_CALLEE_URL ?? 'http://127.0.0.1:9/', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      })
+        .on('error', reject)
+        .end();
+    });
+  }
+
+  async run(): Promise<{ status: number; found: boolean }> {
+    const status = await this.httpGet();
+    const item = await this.dynamo.send(new GetItemCommand({ TableName: 'bench', Key: { id: { S: '1' } } }));
+    return { status, found: item.Item !== undefined };
+  }
+}
 
 interface Work {
   first(): Promise<number>;
@@ -69,7 +95,13 @@ class BenchController {
   constructor(
     @Inject(WORK) private readonly work: Work,
     @Inject(POOL) private readonly pool: pg.Pool,
+    @Inject(CALLS) private readonly outgoing: Calls,
   ) {}
+
+  @Get('calls')
+  calls() {
+    return this.outgoing.run();
+  }
 
   @Get('trivial')
   trivial() {
@@ -154,6 +186,13 @@ export async function createBenchApp(variant: Variant, pgUrl: string) {
     work = new WrappedWork((_name, fn) => fn());
   }
   const pool = new pg.Pool({ connectionString: pgUrl, max: 4 });
+  const calls = new Calls();
+  if (variant === 'aws-xray-sdk') {
+    // The official SDK's set-up for outgoing calls: every http/https request, and this client.
+    const AWSXRay = require('aws-xray-sdk-core') as { captureHTTPsGlobal(m: unknown): void; captureAWSv3Client<C>(c: C): C };
+    AWSXRay.captureHTTPsGlobal(require('node:http'));
+    AWSXRay.captureAWSv3Client(calls.dynamo);
+  }
 
   @Module({
     imports,
@@ -161,6 +200,7 @@ export async function createBenchApp(variant: Variant, pgUrl: string) {
     providers: [
       { provide: WORK, useValue: work },
       { provide: POOL, useValue: pool },
+      { provide: CALLS, useValue: calls },
     ],
   })
   class BenchModule {}

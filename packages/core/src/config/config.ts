@@ -67,6 +67,11 @@ export interface XRayOptions {
   EC2_METADATA_ENDPOINT?: string;
   /** The Elastic Beanstalk X-Ray environment file. @default '/var/elasticbeanstalk/xray/environment.conf' */
   ELASTIC_BEANSTALK_CONFIG_PATH?: string;
+  /**
+   * Outgoing HTTP calls also carry a W3C `traceparent` with the same trace and parent ids (for callees
+   * traced with OpenTelemetry), beside `X-Amzn-Trace-Id`. @default false
+   */
+  W3C_TRACE_CONTEXT?: boolean;
 }
 
 /** Every default in one place. */
@@ -83,6 +88,7 @@ export const DEFAULT_OPTIONS = Object.freeze({
   AWS_XRAY_SDK_ENABLED: true,
   EC2_METADATA_ENDPOINT: 'http://169.254.169.254',
   ELASTIC_BEANSTALK_CONFIG_PATH: '/var/elasticbeanstalk/xray/environment.conf',
+  W3C_TRACE_CONTEXT: false,
 });
 
 /** The configuration after defaults, environment and checks. */
@@ -107,13 +113,14 @@ export interface ResolvedConfig {
   readonly logger: XRayLogger | false | undefined;
   readonly ec2MetadataEndpoint: string;
   readonly elasticBeanstalkConfigPath: string;
+  readonly w3cTraceContext: boolean;
 }
 
 const KNOWN_KEYS = new Set<string>([
   'AWS_XRAY_TRACING_NAME', 'AUTO_INSTRUMENT', 'PLUGINS', 'SAMPLING', 'SAMPLING_RULES', 'SAMPLER', 'DYNAMIC_NAMING',
   'STREAMING_THRESHOLD', 'MAX_TRACE_BACK', 'STREAM_SQL', 'AWS_XRAY_DAEMON_ADDRESS', 'AWS_XRAY_CONTEXT_MISSING',
   'URLS_AS_ANNOTATION', 'AWS_XRAY_SDK_ENABLED', 'EMITTER', 'LOGGER', 'EC2_METADATA_ENDPOINT',
-  'ELASTIC_BEANSTALK_CONFIG_PATH',
+  'ELASTIC_BEANSTALK_CONFIG_PATH', 'W3C_TRACE_CONTEXT',
 ]);
 
 /** Django keys that only make sense for Python module patching. */
@@ -293,6 +300,7 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
     logger,
     ec2MetadataEndpoint: text('EC2_METADATA_ENDPOINT') ?? DEFAULT_OPTIONS.EC2_METADATA_ENDPOINT,
     elasticBeanstalkConfigPath: text('ELASTIC_BEANSTALK_CONFIG_PATH') ?? DEFAULT_OPTIONS.ELASTIC_BEANSTALK_CONFIG_PATH,
+    w3cTraceContext: bool('W3C_TRACE_CONTEXT'),
   };
   if (problems.length > 0) throw new XRayConfigError(problems);
   return config;

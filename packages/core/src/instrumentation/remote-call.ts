@@ -58,6 +58,19 @@ export function callHeader(context: CallContext, subsegment: Subsegment | undefi
   return entity.segment.recorder?.downstreamHeader(entity);
 }
 
+/**
+ * The W3C `traceparent` of the same call when the recorder has `W3C_TRACE_CONTEXT` on: the X-Ray trace
+ * id without its dashes (the epoch part leads, so both formats name the same trace), the same parent,
+ * the sampled flag. @internal
+ */
+export function callTraceparent(context: CallContext, subsegment: Subsegment | undefined): string | undefined {
+  const entity = subsegment ?? context.parent;
+  const segment = entity.segment;
+  if (segment.recorder?.config?.w3cTraceContext !== true) return undefined;
+  const id = segment.trace_id;
+  return `00-${id.slice(2, 10)}${id.slice(11)}-${entity.id}-${segment.isSampled ? '01' : '00'}`;
+}
+
 /** Whether a response's `X-Amzn-Trace-Id` says the callee continued this trace (then `traced: true`). @internal */
 export function calleeTraced(subsegment: Subsegment, responseHeader: unknown): boolean {
   const value = Array.isArray(responseHeader) ? responseHeader[0] : responseHeader;

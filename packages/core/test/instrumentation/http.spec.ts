@@ -29,10 +29,13 @@ interface Outcome {
 
 /** The trace header each request arrived with, by path. */
 const received = new Map<string, string | undefined>();
+/** The traceparent each request arrived with, by path. */
+const receivedW3c = new Map<string, string | undefined>();
 
 function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const path = (req.url ?? '/').split('?')[0];
   received.set(path, req.headers['x-amzn-trace-id'] as string | undefined);
+  receivedW3c.set(path, req.headers.traceparent as string | undefined);
   if (path.startsWith('/hang')) return; // never answers
   if (path.startsWith('/reset')) {
     req.socket.destroy();
@@ -149,6 +152,7 @@ describe('outgoing HTTP, through real servers', () => {
     await recorder?.shutdown();
     diag.reset();
     received.clear();
+    receivedW3c.clear();
   });
 
   const subsegments = (): Doc[] => (emitter.documents.flatMap((d) => (d.type === 'subsegment' ? [d] : ((d.subsegments as Doc[]) ?? []))) as Doc[]);
@@ -248,6 +252,23 @@ describe('outgoing HTTP, through real servers', () => {
     expect(received.get('/ok-suppressed')).toBeUndefined();
     const own = emitter.documents.find((d) => d.name === 'own') as Doc;
     expect(own.subsegments).toHaveLength(1); // the suppressed call is not recorded
+  });
+
+  it('adds a W3C traceparent with the same ids only with W3C_TRACE_CONTEXT', async () => {
+    await start({ W3C_TRACE_CONTEXT: true });
+    await recorder.captureSegment('w3c', async () => {
+      await fetch(`${base}/ok-w3c-fetch`).then((r) => r.text());
+      await axios.get(`${base}/ok-w3c-http`);
+    });
+    const subs = subsegments();
+    const traceId = (emitter.documents.find((d) => d.name === 'w3c') as Doc).trace_id as string;
+    const w3cId = traceId.slice(2).replace('-', '');
+    expect(receivedW3c.get('/ok-w3c-fetch')).toBe(`00-${w3cId}-${subs[0].id}-01`);
+    expect(receivedW3c.get('/ok-w3c-http')).toBe(`00-${w3cId}-${subs[1].id}-01`);
+    await recorder.shutdown();
+    await start();
+    await recorder.captureSegment('no-w3c', () => fetch(`${base}/ok-no-w3c`).then((r) => r.text()));
+    expect(receivedW3c.get('/ok-no-w3c')).toBeUndefined();
   });
 
   it('marks a call whose callee continued the trace as traced', async () => {

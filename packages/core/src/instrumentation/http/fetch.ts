@@ -4,7 +4,7 @@ import { describeValue, diag } from '../../diag.js';
 import type { Subsegment } from '../../model/subsegment.js';
 import { TRACE_HEADER_NAME } from '../../propagation/trace-header.js';
 import type { Instrumentation } from '../instrumentation.js';
-import { beginCall, calleeTraced, callContext, callHeader, callUrl } from '../remote-call.js';
+import { beginCall, calleeTraced, callContext, callHeader, callTraceparent, callUrl } from '../remote-call.js';
 
 const TRACE_HEADER = TRACE_HEADER_NAME.toLowerCase();
 
@@ -56,6 +56,8 @@ function onCreate(message: unknown): void {
     if (typeof request.addHeader === 'function' && !hasHeader(request.headers, TRACE_HEADER)) {
       const header = callHeader(context, sub);
       if (header !== undefined) request.addHeader(TRACE_HEADER_NAME, header);
+      const traceparent = callTraceparent(context, sub);
+      if (traceparent !== undefined && !hasHeader(request.headers, 'traceparent')) request.addHeader('traceparent', traceparent);
     }
   } catch (e) {
     diag.warn('fetch_instrumentation_failed', `An outgoing fetch/undici call could not be traced: ${describeValue(e)}`);

@@ -7,7 +7,7 @@ import { describeValue, diag } from '../../diag.js';
 import type { Subsegment } from '../../model/subsegment.js';
 import { TRACE_HEADER_NAME } from '../../propagation/trace-header.js';
 import type { Instrumentation } from '../instrumentation.js';
-import { beginCall, calleeTraced, callContext, callHeader, callUrl } from '../remote-call.js';
+import { beginCall, calleeTraced, callContext, callHeader, callTraceparent, callUrl } from '../remote-call.js';
 
 const TRACE_HEADER = TRACE_HEADER_NAME.toLowerCase();
 
@@ -43,6 +43,8 @@ function traceRequest(original: RequestFn, protocol: 'http:' | 'https:'): Reques
       if (!req.headersSent && req.getHeader(TRACE_HEADER) === undefined) {
         const header = callHeader(context, sub);
         if (header !== undefined) req.setHeader(TRACE_HEADER_NAME, header);
+        const traceparent = callTraceparent(context, sub);
+        if (traceparent !== undefined && req.getHeader('traceparent') === undefined) req.setHeader('traceparent', traceparent);
       }
     } catch (e) {
       diag.warn('http_instrumentation_failed', `An outgoing HTTP call could not be traced: ${describeValue(e)}`);
