@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { LocalDaemon } from '@xrayjs/local-daemon';
 
 import { startLocalAws } from './catalog/local-aws.js';
-import { READY_LINE } from './ready-line.js';
+import { CATALOG_READY_LINE, READY_LINE } from './ready-line.js';
 
 const daemon = await LocalDaemon.start({
   address: process.env.XRAY_LOCAL_ADDRESS ?? '127.0.0.1:2000',
@@ -26,22 +26,37 @@ const env = {
   PORT: port,
 };
 const run = (file: string): ChildProcess => spawn(process.execPath, [fileURLToPath(new URL(file, import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'], env });
-const catalog = run('./catalog/main.js');
-catalog.stdout!.on('data', (chunk: Buffer) => process.stdout.write(chunk));
-const app = run('./main.js');
-// The URLs go last, once the app says it listens (after Nest's start-up lines).
-let buffered = '';
-let announced = false;
-app.stdout!.on('data', (chunk: Buffer) => {
-  process.stdout.write(chunk);
-  if (announced) return;
-  buffered += chunk.toString('utf8');
-  if (!buffered.includes(READY_LINE)) return;
-  announced = true;
-  buffered = '';
+// The URLs go last, once both services say they listen (after Nest's start-up lines).
+let appReady = false;
+let catalogReady = false;
+const announce = (): void => {
+  if (!appReady || !catalogReady) return;
   process.stdout.write(
     `\n  Demo app:     http://127.0.0.1:${port}/\n  Trace viewer: ${daemon.viewerUrl}\n  (X-Ray daemon stand-in on UDP ${daemon.udpAddress}; the catalog service on :${catalogPort} with local DynamoDB and S3; Ctrl-C stops all)\n\n`,
   );
+};
+/** Passes a child's output through and calls `ready` once `line` has appeared in it. */
+const watch = (child: ChildProcess, line: string, ready: () => void): void => {
+  let buffered = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    process.stdout.write(chunk);
+    if (buffered === null) return;
+    buffered += chunk.toString('utf8');
+    if (buffered.includes(line)) {
+      buffered = null as unknown as string;
+      ready();
+    }
+  });
+};
+const catalog = run('./catalog/main.js');
+watch(catalog, CATALOG_READY_LINE, () => {
+  catalogReady = true;
+  announce();
+});
+const app = run('./main.js');
+watch(app, READY_LINE, () => {
+  appReady = true;
+  announce();
 });
 let stopping = false;
 const stop = (code = 0) => {
