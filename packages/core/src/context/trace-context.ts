@@ -20,6 +20,8 @@ const storage: AsyncLocalStorage<TraceEntity | undefined> = ((globalThis as Reco
 
 /** @internal */
 export const traceContext = {
+  /** The storage itself, for `diagnostics_channel` stores bound to it. */
+  storage,
   /** The current entity. */
   get(): TraceEntity | undefined {
     return storage.getStore();

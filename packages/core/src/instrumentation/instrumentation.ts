@@ -1,5 +1,5 @@
 /** The instrumentations `AUTO_INSTRUMENT` switches, by name. */
-export const INSTRUMENTATION_NAMES = ['http', 'fetch', 'aws-sdk'] as const;
+export const INSTRUMENTATION_NAMES = ['http', 'fetch', 'aws-sdk', 'pg', 'mysql2', 'ioredis', 'redis', 'prisma', 'templates'] as const;
 
 /** The name of one instrumentation. */
 export type InstrumentationName = (typeof INSTRUMENTATION_NAMES)[number];

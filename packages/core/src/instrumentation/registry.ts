@@ -2,6 +2,7 @@ import { describeValue, diag } from '../diag.js';
 import { awsSdkInstrumentation } from './aws/aws-sdk.js';
 import { fetchInstrumentation } from './http/fetch.js';
 import { nodeHttpInstrumentation } from './http/node-http.js';
+import { pgInstrumentation } from './sql/pg.js';
 import type { Instrumentation, InstrumentationName } from './instrumentation.js';
 
 /**
@@ -11,7 +12,7 @@ import type { Instrumentation, InstrumentationName } from './instrumentation.js'
  * @internal
  */
 class InstrumentationRegistry {
-  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation];
+  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation];
   private readonly holders = new Map<InstrumentationName, Set<object>>();
 
   /** Every built-in instrumentation. */

@@ -17,6 +17,11 @@ export interface AddErrorOptions {
    * also sets `error`), or `none`, when a status code decides what happened. @default 'fault'
    */
   flag?: ErrorFlag;
+  /**
+   * Rewrites each message before it is recorded (the error itself is not touched): instrumentations
+   * take query parameter values out of a database error this way.
+   */
+  redact?: (message: string) => string;
 }
 
 const ANNOTATION_KEY = /^[A-Za-z0-9_]{1,500}$/;
@@ -237,7 +242,7 @@ export abstract class Entity {
       }
       const owner = segment.recorder;
       const cwd = owner?.workingDirectory ?? process.cwd();
-      const exceptions = buildExceptions(error, options?.remote === true, owner?.maxTraceBack ?? DEFAULT_MAX_TRACE_BACK, cwd, recorded);
+      const exceptions = buildExceptions(error, options?.remote === true, owner?.maxTraceBack ?? DEFAULT_MAX_TRACE_BACK, cwd, recorded, options?.redact);
       if (typeof this.cause === 'object') this.cause.exceptions.push(...exceptions);
       else this.cause = { working_directory: cwd, exceptions };
     } catch (e) {

@@ -63,11 +63,12 @@ const MAX_CAUSE_CHAIN = 5;
  * something failed.
  * @internal
  */
-export function buildExceptions(error: unknown, remote: boolean, maxFrames: number, cwd: string, recorded: RecordedErrors): ExceptionData[] {
+export function buildExceptions(error: unknown, remote: boolean, maxFrames: number, cwd: string, recorded: RecordedErrors, redact?: (message: string) => string): ExceptionData[] {
   const out: ExceptionData[] = [];
   let current: unknown = error;
   for (let depth = 0; depth <= MAX_CAUSE_CHAIN && current !== undefined && current !== null; depth++) {
     const data = describe(current, remote && depth === 0, maxFrames, cwd);
+    if (redact !== undefined && data.message !== undefined) data.message = redactMessage(data.message, redact);
     if (typeof current === 'object' || typeof current === 'function') recorded.set(current as object, data.id);
     if (out.length > 0) out[out.length - 1].cause = data.id;
     out.push(data);
@@ -81,6 +82,15 @@ export function buildExceptions(error: unknown, remote: boolean, maxFrames: numb
     current = next;
   }
   return out;
+}
+
+function redactMessage(message: string, redact: (message: string) => string): string {
+  try {
+    const out = redact(message);
+    return typeof out === 'string' ? out : '';
+  } catch {
+    return ''; // a redaction that fails records no message rather than the unredacted one
+  }
 }
 
 function describe(error: unknown, remote: boolean, maxFrames: number, cwd: string): ExceptionData {
