@@ -1,3 +1,5 @@
+import { types } from 'node:util';
+
 /**
  * The logger xrayjs writes to. `LoggerService` of NestJS and `console` both fit.
  */
@@ -97,7 +99,7 @@ export function describeValue(value: unknown, max = 80): string {
         text = 'a function';
         break;
       case 'object':
-        if (value instanceof Error) {
+        if (value instanceof Error || types.isNativeError(value)) {
           const message: unknown = value.message;
           text = typeof message === 'string' && message.length > 0 ? message : String(value.name);
         } else text = value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object';

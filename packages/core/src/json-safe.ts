@@ -1,3 +1,5 @@
+import { types } from 'node:util';
+
 import { diag } from './diag.js';
 
 /** The deepest nesting copied into metadata; anything deeper becomes a marker string. @internal */
@@ -60,7 +62,7 @@ function copyObject(obj: object, ancestors: Set<object>, depth: number): unknown
     return out;
   }
   if (obj instanceof Date) return Number.isNaN(obj.getTime()) ? 'Invalid Date' : obj.toISOString();
-  if (obj instanceof Error) {
+  if (obj instanceof Error || types.isNativeError(obj)) {
     const out: Record<string, unknown> = { name: obj.name, message: obj.message };
     if (obj.stack) out.stack = obj.stack;
     copyOwnFields(obj, out, ancestors, depth);

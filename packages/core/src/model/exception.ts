@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { types } from 'node:util';
 
 import { directoryOfCaller } from '../module-location.js';
 import { newEntityId } from '../propagation/ids.js';
@@ -74,7 +75,7 @@ export function buildExceptions(error: unknown, remote: boolean, maxFrames: numb
     out.push(data);
     let next: unknown;
     try {
-      next = current instanceof Error ? current.cause : undefined;
+      next = isError(current) ? current.cause : undefined;
     } catch {
       next = undefined; // a `cause` getter that throws ends the chain
     }
@@ -95,7 +96,7 @@ function redactMessage(message: string, redact: (message: string) => string): st
 
 function describe(error: unknown, remote: boolean, maxFrames: number, cwd: string): ExceptionData {
   const data: ExceptionData = { id: newEntityId(), remote };
-  if (error instanceof Error) {
+  if (isError(error)) {
     // The class name, as the Python SDK writes it, unless the error names itself (`name` other than the
     // inherited 'Error'): `class DomainError extends Error {}` is a DomainError.
     const name = safeString(() => error.name);
@@ -119,6 +120,11 @@ function describe(error: unknown, remote: boolean, maxFrames: number, cwd: strin
     if (message) data.message = message.slice(0, MAX_MESSAGE);
   }
   return data;
+}
+
+/** An Error of this realm or of another one (a `vm` context, Jest's module sandbox): Node's own errors. */
+function isError(value: unknown): value is Error {
+  return value instanceof Error || types.isNativeError(value);
 }
 
 /** A string property of a hostile error, or `undefined` when reading it throws or gives no string. */

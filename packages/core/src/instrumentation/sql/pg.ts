@@ -30,7 +30,7 @@ interface QueryConfig {
   name?: unknown;
   callback?: unknown;
   submit?: unknown;
-  cursor?: { text?: unknown };
+  cursor?: { text?: unknown; values?: unknown };
   handleError?: (error: unknown, connection: unknown) => unknown;
   handleReadyForQuery?: (connection: unknown) => unknown;
 }
@@ -94,7 +94,7 @@ function wrapQuery(original: Method): Method {
     let sub: Subsegment;
     let values: unknown;
     try {
-      values = Array.isArray(args[1]) ? args[1] : typeof config === 'object' ? config.values : undefined;
+      values = Array.isArray(args[1]) ? args[1] : typeof config === 'object' ? (config.values ?? config.cursor?.values) : undefined;
       const parameterized = (Array.isArray(values) && values.length > 0) || (typeof config === 'object' && config.name !== undefined && config.name !== null);
       sub = beginQuery(context, targetOf(this as PgClient), queryText(config), parameterized);
     } catch (e) {
