@@ -2,6 +2,7 @@ import { describeValue, diag } from '../diag.js';
 import { awsSdkInstrumentation } from './aws/aws-sdk.js';
 import { fetchInstrumentation } from './http/fetch.js';
 import { nodeHttpInstrumentation } from './http/node-http.js';
+import { mysql2Instrumentation } from './sql/mysql2.js';
 import { pgInstrumentation } from './sql/pg.js';
 import type { Instrumentation, InstrumentationName } from './instrumentation.js';
 
@@ -12,7 +13,7 @@ import type { Instrumentation, InstrumentationName } from './instrumentation.js'
  * @internal
  */
 class InstrumentationRegistry {
-  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation];
+  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation, mysql2Instrumentation];
   private readonly holders = new Map<InstrumentationName, Set<object>>();
 
   /** Every built-in instrumentation. */
