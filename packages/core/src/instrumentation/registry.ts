@@ -2,6 +2,8 @@ import { describeValue, diag } from '../diag.js';
 import { awsSdkInstrumentation } from './aws/aws-sdk.js';
 import { fetchInstrumentation } from './http/fetch.js';
 import { nodeHttpInstrumentation } from './http/node-http.js';
+import { ioredisInstrumentation } from './redis/ioredis.js';
+import { nodeRedisInstrumentation } from './redis/node-redis.js';
 import { mysql2Instrumentation } from './sql/mysql2.js';
 import { pgInstrumentation } from './sql/pg.js';
 import type { Instrumentation, InstrumentationName } from './instrumentation.js';
@@ -13,7 +15,7 @@ import type { Instrumentation, InstrumentationName } from './instrumentation.js'
  * @internal
  */
 class InstrumentationRegistry {
-  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation, mysql2Instrumentation];
+  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation, mysql2Instrumentation, ioredisInstrumentation, nodeRedisInstrumentation];
   private readonly holders = new Map<InstrumentationName, Set<object>>();
 
   /** Every built-in instrumentation. */
