@@ -131,8 +131,9 @@ describe('the key count of a command', () => {
   });
 
   describe('node-redis', () => {
-    async function client(): Promise<ReturnType<typeof createClient>> {
-      const redis = createClient({ socket: { host: service.host, port: service.port } });
+    const newClient = () => createClient({ socket: { host: service.host, port: service.port } });
+    async function client(): Promise<ReturnType<typeof newClient>> {
+      const redis = newClient();
       await redis.connect();
       return redis;
     }
