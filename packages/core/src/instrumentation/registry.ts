@@ -6,6 +6,7 @@ import { ioredisInstrumentation } from './redis/ioredis.js';
 import { nodeRedisInstrumentation } from './redis/node-redis.js';
 import { mysql2Instrumentation } from './sql/mysql2.js';
 import { pgInstrumentation } from './sql/pg.js';
+import { prismaInstrumentation } from './sql/prisma.js';
 import type { Instrumentation, InstrumentationName } from './instrumentation.js';
 
 /**
@@ -15,7 +16,7 @@ import type { Instrumentation, InstrumentationName } from './instrumentation.js'
  * @internal
  */
 class InstrumentationRegistry {
-  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation, mysql2Instrumentation, ioredisInstrumentation, nodeRedisInstrumentation];
+  private readonly all: Instrumentation[] = [nodeHttpInstrumentation, fetchInstrumentation, awsSdkInstrumentation, pgInstrumentation, mysql2Instrumentation, prismaInstrumentation, ioredisInstrumentation, nodeRedisInstrumentation];
   private readonly holders = new Map<InstrumentationName, Set<object>>();
 
   /** Every built-in instrumentation. */
