@@ -4,6 +4,7 @@ import { directoryOfCaller, Recorder, registerInternalPath, resolveConfig, type 
 
 import { errorFlag } from './http/exception-flag.js';
 import { RequestTracer } from './http/request-tracer.js';
+import { traceTemplates } from './templates/template-tracing.js';
 import { recordNestExceptions } from './internals/exception-recording.js';
 import { loadNestInternals, type NestInternals } from './internals/nest-internals.js';
 import { installRouteAnnotations } from './internals/route-annotations.js';
@@ -126,6 +127,7 @@ export async function installNestHooks(config: ApplicationConfig, logger: Pick<L
 export class XRayModule extends XRayConfigurableModule implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('XRay');
   private tracer: RequestTracer | undefined;
+  private untraceTemplates: (() => void) | undefined;
 
   constructor(
     @Optional() @Inject(XRAY_CHECKED_OPTIONS) private readonly options: CheckedOptions | null,
@@ -160,6 +162,9 @@ export class XRayModule extends XRayConfigurableModule implements OnModuleInit, 
       if (tracer.install(server)) this.tracer = tracer;
       else this.logger.warn('XRayModule.forRoot() is imported more than once in this application; the first import traces its requests.');
     }
+    if (recorder.instruments('templates') && this.untraceTemplates === undefined) {
+      this.untraceTemplates = traceTemplates(this.adapterHost?.httpAdapter, (message) => this.logger.warn(message));
+    }
     const cfg = recorder.config!;
     this.logger.log(
       `Tracing "${cfg.tracingName}" to the X-Ray daemon at ${cfg.daemonAddressText} ` +
@@ -171,6 +176,8 @@ export class XRayModule extends XRayConfigurableModule implements OnModuleInit, 
     if (!this.options || !this.recorder) return;
     this.tracer?.uninstall();
     this.tracer = undefined;
+    this.untraceTemplates?.();
+    this.untraceTemplates = undefined;
     this.hooks?.release();
     await this.recorder.shutdown();
   }
