@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 
 import { resolveConfig } from '../src/config/config.js';
+import { INSTRUMENTATION_NAMES } from '../src/instrumentation/instrumentation.js';
 import { XRayConfigError } from '../src/errors.js';
 
 const NAME = { AWS_XRAY_TRACING_NAME: 'svc' };
@@ -25,7 +26,7 @@ describe('resolveConfig()', () => {
     expect(c).toMatchObject({
       enabled: true,
       tracingName: 'svc',
-      autoInstrument: new Set(['http', 'fetch', 'aws-sdk']),
+      autoInstrument: new Set(INSTRUMENTATION_NAMES),
       plugins: [],
       sampling: true,
       samplingRules: { version: 2, rules: [], default: { fixed_target: 1, rate: 0.05 } },

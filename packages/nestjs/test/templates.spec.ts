@@ -123,7 +123,7 @@ describe('template rendering', () => {
     express.setViewEngine('hbs');
     express.engine('hbs', hbs.__express);
     express.engine('ejs', ejs.renderFile);
-    express.engine('pug', pug.__express);
+    express.engine('pug', (pug as unknown as { __express: (path: string, options: object, cb: () => void) => void }).__express);
     app = express;
     await app.listen(0, '127.0.0.1');
     expect(await get('/hello')).toEqual({ status: 200, body: '<h1>Hello Ada</h1>\n' });
