@@ -12,4 +12,6 @@ base.moduleNameMapper = {
   ...base.moduleNameMapper,
 };
 base.testMatch = ['<rootDir>/test/**/*.e2e.spec.ts'];
+base.globalSetup = join(__dirname, '../demo/test/support/global-setup.mjs');
+base.globalTeardown = join(__dirname, '../demo/test/support/global-teardown.mjs');
 module.exports = base;

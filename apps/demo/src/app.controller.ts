@@ -1,14 +1,21 @@
-import { Body, Controller, Get, Header, HttpException, HttpStatus, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, HttpException, HttpStatus, Param, Post, Render, UseGuards } from '@nestjs/common';
 import { Subsegment } from '@xrayjs/nestjs';
 import type { Observable } from 'rxjs';
 
 import { AdminGuard } from './admin.guard.js';
+import { LegacyOrdersService } from './data/legacy-orders.service.js';
+import { ReportsService } from './data/reports.service.js';
 import { DemoError } from './demo-errors.filter.js';
 import { OrdersService } from './orders.service.js';
 import { ProductsService } from './products.service.js';
 
 const ROUTES = [
-  ['/orders/1', 'an order (a traced async method with an annotation)'],
+  ['/orders/1', 'an order from PostgreSQL through TypeORM (a traced async method with an annotation; the query under it)'],
+  ['/orders/1/cached', 'the same order read through the Redis cache (ioredis)'],
+  ['/orders/1/page', 'the order rendered by a template (hbs on Express, @fastify/view on Fastify)'],
+  ['/stats', 'two queries at once (sibling subsegments)'],
+  ['/reports/big-orders', 'a report through Prisma 7 (prisma:Order.findMany, its SQL beneath)'],
+  ['/archive', 'old orders from MySQL/MariaDB through mysql2 (503 when none is reachable)'],
   ['/orders/42', 'an order that does not exist (404: error)'],
   ['/summary', 'two subsegments in sequence'],
   ['/prices', 'three sibling subsegments at once'],
@@ -27,7 +34,40 @@ export class AppController {
   constructor(
     private readonly orders: OrdersService,
     private readonly products: ProductsService,
+    private readonly archive: LegacyOrdersService,
+    private readonly reports: ReportsService,
   ) {}
+
+  @Get('orders/:id/cached')
+  cached(@Param('id') id: string) {
+    return this.orders.findCached(id);
+  }
+
+  @Delete('orders/cached')
+  forgetCached() {
+    return this.orders.forgetCached();
+  }
+
+  @Get('orders/:id/page')
+  @Render('order.hbs')
+  async page(@Param('id') id: string) {
+    return { order: await this.orders.find(id) };
+  }
+
+  @Get('stats')
+  stats() {
+    return this.orders.stats();
+  }
+
+  @Get('reports/big-orders')
+  bigOrders() {
+    return this.reports.bigOrders();
+  }
+
+  @Get('archive')
+  archived() {
+    return this.archive.larger(2);
+  }
 
   @Get('products/:sku')
   product(@Param('sku') sku: string) {

@@ -1,10 +1,16 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { HttpModule } from '@nestjs/axios';
 import { APP_FILTER } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { XRayModule } from '@xrayjs/nestjs';
 
 import { AdminGuard } from './admin.guard.js';
 import { AppController } from './app.controller.js';
+import { connections } from './data/connections.js';
+import { LegacyOrdersService } from './data/legacy-orders.service.js';
+import { OrderCache } from './data/order-cache.service.js';
+import { Order } from './data/order.entity.js';
+import { ReportsService } from './data/reports.service.js';
 import { DemoErrorsFilter } from './demo-errors.filter.js';
 import { InventoryService } from './inventory.service.js';
 import { OrdersService } from './orders.service.js';
@@ -22,9 +28,12 @@ import { TenantMiddleware } from './tenant.middleware.js';
       EXCLUDE_ROUTES: ['/health'],
     }),
     HttpModule,
+    // The tables come from SeedService (SQL under an advisory lock), not from `synchronize`.
+    TypeOrmModule.forRootAsync({ useFactory: () => ({ type: 'postgres', url: connections.postgres(), entities: [Order], synchronize: false }) }),
+    TypeOrmModule.forFeature([Order]),
   ],
   controllers: [AppController],
-  providers: [ProductsService, OrdersService, InventoryService, SeedService, AdminGuard, { provide: APP_FILTER, useClass: DemoErrorsFilter }],
+  providers: [ProductsService, OrdersService, OrderCache, LegacyOrdersService, ReportsService, InventoryService, SeedService, AdminGuard, { provide: APP_FILTER, useClass: DemoErrorsFilter }],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -7,12 +7,14 @@ import { LocalDaemon } from '@xrayjs/local-daemon';
 import type { Browser, Page } from 'playwright-core';
 import { createSocket } from 'node:dgram';
 
+import { externalService } from '../../../packages/core/test/support/services.js';
 import { createDemoApp } from '../src/app.factory.js';
 import { createCatalogApp } from '../src/catalog/catalog.factory.js';
 import { startLocalAws, type LocalAws } from '../src/catalog/local-aws.js';
 import { request } from './http-client.js';
 import { launchChromium } from './support/browser.js';
 
+const redis = await externalService('Redis (the demo\u2019s order cache)', 'REDIS', 6379);
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 
 /** Documents in the exact shape the official SDKs send: a service that calls another and a database. */
@@ -60,7 +62,7 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     app = await createDemoApp('express', { logger: false });
     await app.listen(0, '127.0.0.1');
     port = (app.getHttpServer().address() as { port: number }).port;
-    for (const path of ['/orders/1', '/orders/2', '/orders/42', '/summary', '/prices', '/boom', '/admin', '/products/keyboard']) await request(port, path, { 'x-tenant': 'acme' });
+    for (const path of ['/orders/1', '/orders/2', '/orders/42', '/summary', '/prices', '/boom', '/admin', '/products/keyboard', '/orders/2/cached', '/stats', '/reports/big-orders']) await request(port, path, { 'x-tenant': 'acme' });
     // A service map needs downstream calls: send what an SDK of another service would send.
     const socket = createSocket('udp4');
     const [host, udpPort] = [daemon.udpAddress.split(':')[0], Number(daemon.udpAddress.split(':')[1])];
@@ -71,7 +73,7 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     await new Promise<void>((r) => socket.send('{"format":"json","version":1}\n{"name": "broken"', udpPort, host, () => r()));
     socket.close();
     const catalogCalls = (d: LocalDaemon) => d.serviceMap().edges.find((e) => e.from === 'xrayjs-demo' && e.to === 'xrayjs-catalog')?.requests ?? 0;
-    await daemon.waitFor((d) => d.store.size >= 9 && d.stats().rejected === 1 && catalogCalls(d) === 2);
+    await daemon.waitFor((d) => d.store.size >= 12 && d.stats().rejected === 1 && catalogCalls(d) === 2);
     const launched = await launchChromium();
     browser = launched.browser;
     process.stdout.write(`viewer tests: Chromium ${browser.version()} from ${launched.found.source} (${launched.found.executablePath})\n`);
@@ -185,6 +187,16 @@ describe('trace viewer in headless Chromium, with the demo sending real traces',
     for (const to of ['xrayjs-catalog', 'S3']) {
       const from = to === 'xrayjs-catalog' ? 'xrayjs-demo' : 'xrayjs-catalog';
       await expect(page.locator(`#service-map .edge[data-from="${from}"][data-to="${to}"] text`).innerHTML()).resolves.toContain('2 req');
+    }
+    // The demo's database and cache are nodes of their own, with the number of calls on the edge.
+    expect(nodes).toEqual(expect.arrayContaining(['postgres@127.0.0.1:database']));
+    const sql = daemon.serviceMap().edges.find((e) => e.from === 'xrayjs-demo' && e.to === 'postgres@127.0.0.1')!;
+    expect(sql.requests).toBeGreaterThanOrEqual(7); // orders 1, 2, 42, the cached miss, two for /stats, Prisma's
+    await expect(page.locator('#service-map .edge[data-from="xrayjs-demo"][data-to="postgres@127.0.0.1"] text').innerHTML()).resolves.toContain(`${sql.requests} req`);
+    if (redis.missing === undefined) {
+      expect(nodes).toEqual(expect.arrayContaining([`redis@${redis.host}:database`]));
+      const cache = daemon.serviceMap().edges.find((e) => e.from === 'xrayjs-demo' && e.to === `redis@${redis.host}`)!;
+      await expect(page.locator(`#service-map .edge[data-from="xrayjs-demo"][data-to="redis@${redis.host}"] text`).innerHTML()).resolves.toContain(`${cache.requests} req`);
     }
     await page.screenshot({ path: `${ARTIFACTS}viewer-map.png`, fullPage: true });
   });

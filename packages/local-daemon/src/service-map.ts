@@ -42,6 +42,9 @@ function add(map: Map<string, Acc>, key: string, d: SegmentDocument): void {
 function remoteTarget(sub: SegmentDocument): { name: string; type: MapNode['type'] } | undefined {
   const sql = sub.sql as { url?: string; database_type?: string } | undefined;
   if (sql) return { name: String(sub.name), type: 'database' };
+  // A Redis command (xrayjs records `metadata.redis`): a data store too, not a generic remote call.
+  const metadata = sub.metadata as { redis?: unknown } | undefined;
+  if (sub.namespace === 'remote' && metadata?.redis !== undefined) return { name: String(sub.name), type: 'database' };
   if (sub.namespace === 'aws') return { name: String(sub.name), type: 'aws' };
   if (sub.namespace === 'remote') return { name: String(sub.name), type: 'remote' };
   return undefined;
