@@ -1,11 +1,12 @@
-// `npm start`: the local X-Ray daemon and viewer, local DynamoDB and S3, the catalog service, and the
-// demo app that calls it, all traced into the local daemon.
+// `npm start`: the local X-Ray daemon and viewer, local DynamoDB and S3, an embedded PostgreSQL, the
+// catalog service, and the demo app that calls it, all traced into the local daemon.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 import { LocalDaemon } from '@xrayjs/local-daemon';
 
 import { startLocalAws } from './catalog/local-aws.js';
+import { startLocalPostgres } from './data/local-postgres.js';
 import { CATALOG_READY_LINE, READY_LINE } from './ready-line.js';
 
 const daemon = await LocalDaemon.start({
@@ -14,11 +15,14 @@ const daemon = await LocalDaemon.start({
   file: process.env.XRAY_LOCAL_FILE,
 });
 const aws = await startLocalAws();
+// The orders' database: an embedded PostgreSQL, unless DEMO_DATABASE_URL names one.
+const postgres = process.env.DEMO_DATABASE_URL ? undefined : await startLocalPostgres();
 const port = process.env.PORT ?? '3000';
 const catalogPort = process.env.CATALOG_PORT ?? '3001';
 const env = {
   ...process.env,
   AWS_XRAY_DAEMON_ADDRESS: daemon.daemonAddress,
+  DEMO_DATABASE_URL: process.env.DEMO_DATABASE_URL ?? postgres!.url,
   CATALOG_DYNAMODB_ENDPOINT: aws.dynamodbEndpoint,
   CATALOG_S3_ENDPOINT: aws.s3Endpoint,
   CATALOG_PORT: catalogPort,
@@ -32,7 +36,7 @@ let catalogReady = false;
 const announce = (): void => {
   if (!appReady || !catalogReady) return;
   process.stdout.write(
-    `\n  Demo app:     http://127.0.0.1:${port}/\n  Trace viewer: ${daemon.viewerUrl}\n  (X-Ray daemon stand-in on UDP ${daemon.udpAddress}; the catalog service on :${catalogPort} with local DynamoDB and S3; Ctrl-C stops all)\n\n`,
+    `\n  Demo app:     http://127.0.0.1:${port}/\n  Trace viewer: ${daemon.viewerUrl}\n  (X-Ray daemon stand-in on UDP ${daemon.udpAddress}; the catalog service on :${catalogPort} with local DynamoDB and S3; PostgreSQL ${postgres ? `embedded on :${postgres.port}` : 'from DEMO_DATABASE_URL'}; Ctrl-C stops all)\n\n`,
   );
 };
 /** Passes a child's output through and calls `ready` once `line` has appeared in it. */
@@ -64,7 +68,7 @@ const stop = (code = 0) => {
   stopping = true;
   app.kill('SIGTERM');
   catalog.kill('SIGTERM');
-  void Promise.allSettled([daemon.stop(), aws.stop()]).finally(() => process.exit(code));
+  void Promise.allSettled([daemon.stop(), aws.stop(), postgres?.stop()]).finally(() => process.exit(code));
 };
 app.on('exit', (code) => stop(code ?? 0));
 catalog.on('exit', (code) => stop(code ?? 0));
