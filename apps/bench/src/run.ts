@@ -33,7 +33,7 @@ const SOAK_SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 300);
 const ONLY = process.env.BENCH_ONLY?.split(',');
 /** Instruction counts with valgrind's callgrind when perf cannot count (deterministic, but slow). */
 const CALLGRIND = (process.env.BENCH_CALLGRIND ?? (PERF_STATUS.supported ? '0' : '1')) === '1';
-const CALLGRIND_ROUTES = (process.env.BENCH_CALLGRIND_ROUTES?.split(',') ?? ['/trivial', '/two', '/calls']) as Route[];
+const CALLGRIND_ROUTES = (process.env.BENCH_CALLGRIND_ROUTES?.split(',') ?? ['/trivial', '/two', '/db', '/calls']) as Route[];
 const CALLGRIND_REQUESTS = Number(process.env.BENCH_CALLGRIND_REQUESTS ?? 3000);
 const CALLGRIND_WARMUP = Number(process.env.BENCH_CALLGRIND_WARMUP ?? 4000);
 /** Only redo the callgrind counts, keeping the load results of bench-results/latest.json. */

@@ -265,8 +265,7 @@ async function patchPg(): Promise<void> {
 }
 
 /**
- * PostgreSQL through `pg` (and what runs on it: TypeORM, knex, Prisma's `@prisma/adapter-pg`,
- * MikroORM): every query is a `remote` subsegment `<database>@<host>` with the `sql` block, in each of
+ * PostgreSQL through `pg` (and what runs on it: TypeORM, knex, Prisma's `@prisma/adapter-pg`): every query is a `remote` subsegment `<database>@<host>` with the `sql` block, in each of
  * pg's forms (promise, callback, a config with a callback, submittables such as pg-cursor and
  * pg-query-stream). pg publishes no diagnostics channel (its proposal is unreleased), so
  * `Client.prototype.query` and `connect` and pg-pool's `Pool.prototype.connect` are wrapped.
