@@ -13,6 +13,9 @@ const HELP = `xray-local: a local stand-in for the AWS X-Ray daemon, with a trac
   -p, --viewer-port <n>   viewer port (default 2001)
       --viewer-host <h>   viewer host (default 127.0.0.1)
       --max-traces <n>    traces kept in memory (default 1000)
+      --max-mb <n>        megabytes of documents kept in memory (default 64); the oldest traces go first
+      --max-docs <n>      documents kept per trace (default 10000); the rest are counted as truncated
+      --allow-host <name> a host name the viewer answers besides localhost and 127.0.0.1 (repeatable)
   -f, --file <path>       also write traces to this file (JSON lines) and load it at start
   -v, --version           print the version
   -h, --help              print this help
@@ -28,7 +31,7 @@ function whole(name: string, text: string | undefined, min: number, max: number)
 }
 
 async function main(argv: string[]): Promise<void> {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: argv,
@@ -39,6 +42,9 @@ async function main(argv: string[]): Promise<void> {
         'viewer-port': { type: 'string', short: 'p' },
         'viewer-host': { type: 'string' },
         'max-traces': { type: 'string' },
+        'max-mb': { type: 'string' },
+        'max-docs': { type: 'string' },
+        'allow-host': { type: 'string', multiple: true },
         file: { type: 'string', short: 'f' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
@@ -58,6 +64,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const viewerPort = whole('viewer-port', values['viewer-port'] as string | undefined, 0, 65535);
   const maxTraces = whole('max-traces', values['max-traces'] as string | undefined, 1, 10_000_000);
+  const maxMb = whole('max-mb', values['max-mb'] as string | undefined, 1, 1_000_000);
+  const maxDocumentsPerTrace = whole('max-docs', values['max-docs'] as string | undefined, 1, 10_000_000);
   let daemon: LocalDaemon;
   try {
     daemon = await LocalDaemon.start({
@@ -65,6 +73,9 @@ async function main(argv: string[]): Promise<void> {
       viewerPort,
       viewerHost: values['viewer-host'] as string | undefined,
       maxTraces,
+      maxBytes: maxMb === undefined ? undefined : maxMb * 1024 * 1024,
+      maxDocumentsPerTrace,
+      allowedHosts: values['allow-host'] as string[] | undefined,
       file: values.file as string | undefined,
     });
   } catch (e) {

@@ -9,7 +9,7 @@ import { PACKAGE_ROOT } from './package-root.js';
 import { parseDatagram, type Rejection, type SegmentDocument } from './protocol.js';
 import { getSamplingRules, getSamplingTargets, isInvalidRequest, type DefaultRule } from './sampling-api.js';
 import { buildServiceMap } from './service-map.js';
-import { TraceStore, type TraceQuery, type TraceSummary } from './trace-store.js';
+import { DEFAULT_LIMITS, TraceStore, type TraceQuery, type TraceSummary } from './trace-store.js';
 
 /** Options of the local daemon. */
 export interface LocalDaemonOptions {
@@ -24,6 +24,17 @@ export interface LocalDaemonOptions {
   viewerPort?: number | false;
   /** Traces kept; the oldest are evicted past it. @default 1000 */
   maxTraces?: number;
+  /** Bytes of documents kept (as received, over all traces); the oldest traces are evicted past it. @default 64 MiB */
+  maxBytes?: number;
+  /** Documents kept per trace; the rest are counted and the trace is shown as truncated. @default 10,000 */
+  maxDocumentsPerTrace?: number;
+  /**
+   * Host names the viewer answers besides the loopback names (`localhost`, `*.localhost`,
+   * `127.0.0.1`, `[::1]`) and `viewerHost`: any other `Host` header is refused, so that a page on a
+   * name rebound to 127.0.0.1 cannot read the traces (DNS rebinding). Needed when the viewer listens on
+   * all interfaces and is reached by another name.
+   */
+  allowedHosts?: string[];
   /** Also append every accepted document to this file (JSON lines), and load it at start. */
   file?: string;
   /** The default sampling rule handed to SDKs. @default { fixedRate: 0.05, reservoirSize: 1 } */
@@ -37,6 +48,12 @@ export interface DaemonStats {
   rejected: number;
   evicted: number;
   traces: number;
+  /** Bytes of the documents kept. */
+  bytes: number;
+  /** Bytes of the traces evicted. */
+  evictedBytes: number;
+  /** Documents not kept because their trace was at its limit of documents or bytes. */
+  truncated: number;
   samplingRuleRequests: number;
   samplingTargetRequests: number;
 }
@@ -49,6 +66,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 const MAX_REJECTIONS = 100;
+/** The largest request body of the sampling API (its real requests are a few KB). */
+const MAX_SAMPLING_BODY = 1024 * 1024;
+/** What a trace id in a URL may look like: the X-Ray form or anything short and printable. */
+const TRACE_ID_IN_URL = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * A local stand-in for the AWS X-Ray daemon: it reads segment documents over UDP exactly as the
@@ -70,7 +91,11 @@ export class LocalDaemon {
   private notifyTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: LocalDaemonOptions) {
-    this.store = new TraceStore(options.maxTraces ?? 1000);
+    this.store = new TraceStore({
+      maxTraces: options.maxTraces ?? DEFAULT_LIMITS.maxTraces,
+      maxBytes: options.maxBytes ?? DEFAULT_LIMITS.maxBytes,
+      maxDocumentsPerTrace: options.maxDocumentsPerTrace ?? DEFAULT_LIMITS.maxDocumentsPerTrace,
+    });
     this.rule = { fixedRate: options.samplingRule?.fixedRate ?? 0.05, reservoirSize: options.samplingRule?.reservoirSize ?? 1 };
   }
 
@@ -144,7 +169,7 @@ export class LocalDaemon {
   }
 
   stats(): DaemonStats {
-    return { ...this.counters, evicted: this.store.evicted, traces: this.store.size };
+    return { ...this.counters, evicted: this.store.evicted, traces: this.store.size, bytes: this.store.bytes, evictedBytes: this.store.evictedBytes, truncated: this.store.truncated };
   }
 
   /** Trace summaries, newest first. */
@@ -224,7 +249,7 @@ export class LocalDaemon {
       this.rejections.push({ at: Date.now(), ...result.rejection });
       if (this.rejections.length > MAX_REJECTIONS) this.rejections.shift();
     } else {
-      this.accept(result.doc);
+      this.accept(result.doc, message.length);
       if (this.options.file) {
         try {
           appendFileSync(this.options.file, `${JSON.stringify(result.doc)}\n`);
@@ -237,16 +262,16 @@ export class LocalDaemon {
     this.notify();
   }
 
-  private accept(doc: SegmentDocument): void {
+  private accept(doc: SegmentDocument, bytes: number): void {
     this.counters.accepted++;
-    this.store.add(doc);
+    this.store.add(doc, Date.now(), bytes);
   }
 
   private load(file: string): void {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line.trim()) continue;
       try {
-        this.store.add(JSON.parse(line) as SegmentDocument);
+        this.store.add(JSON.parse(line) as SegmentDocument, Date.now(), Buffer.byteLength(line));
       } catch {
         // a torn last line is skipped
       }
@@ -273,7 +298,12 @@ export class LocalDaemon {
       if (req.method !== 'POST' || (req.url !== '/GetSamplingRules' && req.url !== '/SamplingTargets')) {
         return send(404, { message: `The local daemon answers POST /GetSamplingRules and POST /SamplingTargets, not ${req.method} ${req.url}` });
       }
-      const text = await readBody(req);
+      const text = await readBody(req, MAX_SAMPLING_BODY);
+      if (text === undefined) {
+        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+        res.end(JSON.stringify({ __type: 'InvalidRequestException', message: `the request body is over ${MAX_SAMPLING_BODY} bytes` }));
+        return;
+      }
       let body: unknown;
       try {
         body = text.trim() === '' ? undefined : JSON.parse(text);
@@ -292,12 +322,41 @@ export class LocalDaemon {
     }
   }
 
+  /** Whether the viewer answers a request for `Host: header`: loopback names, `viewerHost`, `allowedHosts`. */
+  private hostAllowed(header: string | undefined): boolean {
+    const name = hostName(header);
+    if (name === undefined) return false;
+    if (name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127(\.\d{1,3}){3}$/.test(name)) return true;
+    const configured = (this.options.viewerHost ?? '127.0.0.1').toLowerCase();
+    const allowed = [configured.includes(':') ? `[${configured}]` : configured, ...(this.options.allowedHosts ?? []).map((h) => h.toLowerCase())];
+    return allowed.includes(name);
+  }
+
+  /**
+   * Whether a state-changing request comes from the viewer itself: a JSON body (a plain form or a
+   * `text/plain` body from another site cannot send one without CORS, which the viewer never allows),
+   * and no `Origin` or `Sec-Fetch-Site` that names another site.
+   */
+  private sameOrigin(req: IncomingMessage): string | undefined {
+    const type = String(req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    if (type !== 'application/json') return 'a state-changing request needs content-type: application/json';
+    const site = req.headers['sec-fetch-site'];
+    if (site !== undefined && site !== 'same-origin' && site !== 'none') return `a ${site} request cannot change the viewer's state`;
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== `http://${req.headers.host}`) return `a request from ${origin} cannot change the viewer's state`;
+    return undefined;
+  }
+
   private async serveViewer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://viewer');
     const json = (body: unknown, status = 200) => {
       res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
+    if (!this.hostAllowed(req.headers.host)) {
+      // DNS rebinding: a page on another name resolved to this address must not read the traces.
+      return json({ message: `the viewer answers requests for localhost, 127.0.0.1, [::1] and ${this.options.viewerHost ?? '127.0.0.1'}, not for ${JSON.stringify(req.headers.host ?? '')}; add the name with --allow-host (the allowedHosts option)` }, 403);
+    }
     try {
       if (url.pathname === '/api/traces') {
         const q = url.searchParams;
@@ -318,12 +377,23 @@ export class LocalDaemon {
       }
       const traceMatch = /^\/api\/traces\/([^/]+)$/.exec(url.pathname);
       if (traceMatch) {
-        const trace = this.trace(decodeURIComponent(traceMatch[1]));
+        let id: string;
+        try {
+          id = decodeURIComponent(traceMatch[1]);
+        } catch {
+          return json({ message: 'the trace id in the URL is not valid percent-encoding' }, 400);
+        }
+        if (!TRACE_ID_IN_URL.test(id)) return json({ message: 'not a trace id' }, 400);
+        const trace = this.trace(id);
         return trace ? json(trace) : json({ message: 'no such trace' }, 404);
       }
       if (url.pathname === '/api/map') return json(this.serviceMap());
       if (url.pathname === '/api/stats') return json({ stats: this.stats(), rejections: this.rejections.slice(-50).reverse() });
-      if (url.pathname === '/api/clear' && req.method === 'POST') {
+      if (url.pathname === '/api/clear') {
+        if (req.method !== 'POST') return json({ message: 'POST only' }, 405);
+        const refused = this.sameOrigin(req);
+        if (refused !== undefined) return json({ message: refused }, refused.startsWith('a state-changing') ? 415 : 403);
+        req.resume();
         this.clear();
         return json({ ok: true });
       }
@@ -377,18 +447,37 @@ function close(server: Server): Promise<void> {
   return new Promise((r) => server.close(() => r()));
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+/**
+ * The body of a request, or `undefined` once it grows past `limit` bytes: the rest is read and
+ * dropped (not kept), so that the client still gets the answer (413) instead of a reset.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > 1024 * 1024) {
-        reject(new Error('request body over 1 MB'));
-        req.destroy();
-      } else chunks.push(c);
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+      } else if (!over) chunks.push(c);
+      // A client that keeps sending far past the limit is cut off.
+      if (size > 64 * limit) req.destroy();
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(over ? undefined : Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** The host name of a `Host` header, lower case, without its port (`[::1]:2001` is `[::1]`). */
+function hostName(header: string | undefined): string | undefined {
+  if (header === undefined || header === '') return undefined;
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const end = h.indexOf(']');
+    return end === -1 ? undefined : h.slice(0, end + 1);
+  }
+  const colon = h.indexOf(':');
+  return colon === -1 ? h : h.slice(0, colon);
 }

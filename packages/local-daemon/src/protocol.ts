@@ -8,6 +8,30 @@ import { PACKAGE_ROOT } from './package-root.js';
 /** Largest datagram the real daemon reads (its 64 KB buffer). */
 export const DAEMON_BUFFER_BYTES = 65_536;
 
+/**
+ * How deeply a document may nest (objects and arrays). X-Ray documents nest a few levels per subsegment;
+ * a datagram nested thousands deep is junk that would cost milliseconds to parse and validate.
+ */
+export const MAX_NESTING = 512;
+
+/** The deepest nesting of objects and arrays in JSON text, outside strings; stops counting past `limit`. */
+function nesting(text: string, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return max;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
 /** A document received from an SDK. */
 export type SegmentDocument = Record<string, unknown> & { id: string; name: string; trace_id?: string; type?: string; parent_id?: string };
 
@@ -29,7 +53,8 @@ export function validateDocument(doc: unknown): string | undefined {
   if (!validate) {
     const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schema', 'xray-segment-document.schema.json'), 'utf8')) as object;
     const Ajv = ((AjvDraft04Module as unknown as { default?: unknown }).default ?? AjvDraft04Module) as new (o: object) => { compile(s: object): Validate };
-    validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    // The first error is enough to say why, and junk stops being checked at it.
+    validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
   }
   if (validate(doc)) return undefined;
   return (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`).join('; ');
@@ -58,6 +83,7 @@ export function parseDatagram(message: Buffer): { doc: SegmentDocument } | { rej
   }
   const body = text.slice(nl + 1);
   if (body.trim() === '') return reject('missing segment document after the header');
+  if (nesting(body, MAX_NESTING) > MAX_NESTING) return reject(`the document nests deeper than ${MAX_NESTING} levels`);
   let doc: unknown;
   try {
     doc = JSON.parse(body);

@@ -30,69 +30,161 @@ export interface TraceSummary {
   segments: number;
   services: string[];
   annotations: Record<string, string | number | boolean>;
+  /** Documents kept for the trace. */
+  documents: number;
+  /** Documents of the trace not kept: it reached its limit of documents or bytes. */
+  truncated: number;
   updated: number;
 }
+
+/** How deep the assembled tree of a trace goes; deeper parts hang under the ancestor at this depth. */
+export const MAX_TREE_DEPTH = 256;
+
+/** Every entity of a document, nested subsegments included, without recursion (a hostile document may nest thousands deep). */
+function forEachEntity(doc: SegmentDocument, fn: (entity: SegmentDocument) => void): void {
+  const stack: SegmentDocument[] = [doc];
+  while (stack.length > 0) {
+    const entity = stack.pop()!;
+    fn(entity);
+    const nested = entity.subsegments;
+    if (Array.isArray(nested)) for (const child of nested as SegmentDocument[]) if (child !== null && typeof child === 'object') stack.push(child);
+  }
+}
+
+/** What `Trace.add` did with a document. */
+export type AddOutcome = 'kept' | 'stale' | 'truncated';
 
 /** One trace as received so far. */
 export class Trace {
   /** Documents by entity id: segments and subsegments sent on their own. The final one replaces an in-progress one. */
   readonly documents = new Map<string, SegmentDocument>();
+  /** The size of each document as received (bytes of its datagram or line). */
+  private readonly sizes = new Map<string, number>();
+  /** Bytes of the documents kept. */
+  bytes = 0;
+  /** Documents not kept because the trace reached its limits. */
+  truncated = 0;
   updated = 0;
 
   constructor(readonly id: string) {}
 
-  add(doc: SegmentDocument, now: number): void {
+  /**
+   * Keeps `doc` (of `bytes` bytes), unless it is a late in-progress copy of a finished document
+   * (`stale`) or a new document past `maxDocuments` or `maxBytes` for this trace (`truncated`: counted,
+   * and shown with the trace). A document that replaces one already kept is always taken.
+   */
+  add(doc: SegmentDocument, now: number, bytes: number, maxDocuments = Infinity, maxBytes = Infinity): AddOutcome {
     const old = this.documents.get(doc.id);
     // A late in-progress copy never replaces a finished document.
-    if (old && old.in_progress === false && doc.in_progress === true) return;
+    if (old && old.in_progress === false && doc.in_progress === true) return 'stale';
+    if (old === undefined && (this.documents.size >= maxDocuments || this.bytes + bytes > maxBytes)) {
+      this.truncated++;
+      this.updated = now;
+      return 'truncated';
+    }
+    const oldBytes = old === undefined ? 0 : (this.sizes.get(doc.id) ?? 0);
     this.documents.set(doc.id, doc);
+    this.sizes.set(doc.id, bytes);
+    this.bytes += bytes - oldBytes;
     this.updated = now;
+    return 'kept';
   }
 
-  /** Segments with their subsegment trees, streamed subsegments attached under their parents. */
+  /**
+   * Segments with their subsegment trees, streamed subsegments attached under their parents. Linear in
+   * the number of entities and safe with hostile input: parts whose parent never arrived hang at the top
+   * of the first segment, parents that name each other cannot loop, and nothing goes deeper than
+   * `MAX_TREE_DEPTH` (what is deeper hangs under the ancestor at that depth).
+   */
   assemble(): SegmentNode[] {
-    const nodes = new Map<string, { doc: SegmentDocument; children: SubsegmentNode[] }>();
-    const visit = (doc: SegmentDocument): SubsegmentNode => {
-      const node: SubsegmentNode = { doc: strip(doc), children: [] };
-      nodes.set(doc.id, node);
-      for (const child of (doc.subsegments as SegmentDocument[] | undefined) ?? []) node.children.push(visit(child));
+    const byId = new Map<string, SubsegmentNode>();
+    const parentOf = new Map<SubsegmentNode, string>();
+    const segments: SubsegmentNode[] = [];
+    const register = (entity: SegmentDocument, parentId: string | undefined): SubsegmentNode => {
+      const node: SubsegmentNode = { doc: strip(entity), children: [] };
+      // The last copy of an id wins: documents sent alone come after the nested copies.
+      byId.set(String(entity.id), node);
+      if (parentId !== undefined) parentOf.set(node, parentId);
       return node;
     };
-    const segments: SegmentNode[] = [];
+    const registerNested = (doc: SegmentDocument): void => {
+      const stack: SegmentDocument[] = [doc];
+      while (stack.length > 0) {
+        const entity = stack.pop()!;
+        const nested = entity.subsegments;
+        if (!Array.isArray(nested)) continue;
+        for (const child of nested as SegmentDocument[]) {
+          if (child === null || typeof child !== 'object') continue;
+          register(child, String(entity.id));
+          stack.push(child);
+        }
+      }
+    };
     const standalone: SegmentDocument[] = [];
     for (const doc of this.documents.values()) {
       if (doc.type === 'subsegment') standalone.push(doc);
-      else segments.push(visit(doc));
-    }
-    // Streamed subsegments: attach under their parent; a nested in-progress copy gives way to the final one.
-    const pending = [...standalone];
-    let progress = true;
-    while (pending.length > 0 && progress) {
-      progress = false;
-      for (let i = pending.length - 1; i >= 0; i--) {
-        const doc = pending[i];
-        const parent = nodes.get(doc.parent_id ?? '');
-        if (!parent) continue;
-        const existing = parent.children.findIndex((c) => c.doc.id === doc.id);
-        const node = visit(doc);
-        if (existing === -1) parent.children.push(node);
-        else parent.children[existing] = node;
-        pending.splice(i, 1);
-        progress = true;
+      else {
+        segments.push(register(doc, undefined));
+        registerNested(doc);
       }
     }
-    // Parts whose parent has not arrived yet are shown at the top level of the first segment (or alone).
-    for (const doc of pending) {
-      const node = visit(doc);
-      if (segments[0]) segments[0].children.push(node);
-      else segments.push(node);
+    for (const doc of standalone) {
+      register(doc, doc.parent_id === undefined ? undefined : String(doc.parent_id));
+      registerNested(doc);
     }
-    const sort = (list: SubsegmentNode[]) => {
-      list.sort((a, b) => Number(a.doc.start_time) - Number(b.doc.start_time));
-      for (const n of list) sort(n.children);
+    const kids = new Map<string, SubsegmentNode[]>();
+    for (const node of byId.values()) {
+      const parentId = parentOf.get(node);
+      if (parentId === undefined) continue;
+      let list = kids.get(parentId);
+      if (list === undefined) kids.set(parentId, (list = []));
+      list.push(node);
+    }
+    const placed = new Set<SubsegmentNode>();
+    const grow = (root: SubsegmentNode, rootDepth: number): void => {
+      placed.add(root);
+      const queue: { node: SubsegmentNode; depth: number; anchor: SubsegmentNode }[] = [{ node: root, depth: rootDepth, anchor: root }];
+      for (let i = 0; i < queue.length; i++) {
+        const { node, depth, anchor } = queue[i];
+        for (const child of kids.get(String(node.doc.id)) ?? []) {
+          if (placed.has(child)) continue;
+          placed.add(child);
+          if (depth + 1 < MAX_TREE_DEPTH) {
+            node.children.push(child);
+            queue.push({ node: child, depth: depth + 1, anchor: child });
+          } else {
+            anchor.children.push(child);
+            queue.push({ node: child, depth, anchor });
+          }
+        }
+      }
     };
-    sort(segments);
-    return segments;
+    for (const segment of segments) grow(segment, 0);
+    // Parts whose parent has not arrived hang at the top of the first segment, with what is under them;
+    // then parts that only name each other as parents.
+    const rest: SubsegmentNode[] = [];
+    for (const node of byId.values()) {
+      if (placed.has(node)) continue;
+      const parentId = parentOf.get(node);
+      if (parentId !== undefined && byId.has(parentId)) continue;
+      grow(node, 1);
+      rest.push(node);
+    }
+    for (const node of byId.values()) {
+      if (placed.has(node)) continue;
+      grow(node, 1);
+      rest.push(node);
+    }
+    const result: SegmentNode[] = segments;
+    if (segments.length > 0) segments[0].children.push(...rest);
+    else result.push(...rest);
+    // Every list by start time, without recursion.
+    const lists: SubsegmentNode[][] = [result];
+    for (let i = 0; i < lists.length; i++) {
+      lists[i].sort((a, b) => Number(a.doc.start_time) - Number(b.doc.start_time));
+      for (const n of lists[i]) if (n.children.length > 0) lists.push(n.children);
+    }
+    return result;
   }
 
   /** The services that sent a segment of this trace. */
@@ -103,30 +195,37 @@ export class Trace {
   }
 
   summary(): TraceSummary {
-    const segments = [...this.documents.values()].filter((d) => d.type !== 'subsegment');
-    const all = [...this.documents.values()];
-    const starts = all.map((d) => Number(d.start_time));
-    const start = Math.min(...starts);
+    const segments: SegmentDocument[] = [];
+    let start = Infinity;
+    let end = -Infinity;
+    let inProgress = false;
     const nowSeconds = Date.now() / 1000;
-    const inProgress = all.some((d) => d.in_progress === true);
-    const end = Math.max(...all.map((d) => (typeof d.end_time === 'number' ? d.end_time : nowSeconds)));
+    const ids = new Set<string>();
+    const annotations: Record<string, string | number | boolean> = {};
+    const flags = { fault: false, error: false, throttle: false };
+    for (const d of this.documents.values()) {
+      if (d.type !== 'subsegment') segments.push(d);
+      // No spread of every start time into Math.min: a trace may hold thousands of documents.
+      const s = Number(d.start_time);
+      if (s < start) start = s;
+      const e = typeof d.end_time === 'number' ? d.end_time : nowSeconds;
+      if (e > end) end = e;
+      if (d.in_progress === true) inProgress = true;
+      forEachEntity(d, (entity) => {
+        ids.add(String(entity.id));
+        const a = entity.annotations;
+        if (a !== null && typeof a === 'object') Object.assign(annotations, a);
+        if (entity.fault === true) flags.fault = true;
+        if (entity.error === true) flags.error = true;
+        if (entity.throttle === true) flags.throttle = true;
+      });
+    }
+    if (!Number.isFinite(start)) start = 0;
+    if (!Number.isFinite(end)) end = start;
     // The root segment: the one whose parent is no entity of this trace (a downstream service's segment
     // has a nested subsegment of its caller as parent), or the earliest.
-    const ids = new Set<string>();
-    const note = (d: SegmentDocument): void => {
-      ids.add(String(d.id));
-      for (const s of (d.subsegments as SegmentDocument[] | undefined) ?? []) note(s);
-    };
-    for (const d of all) note(d);
-    const root = segments.find((s) => !s.parent_id || !ids.has(String(s.parent_id))) ?? segments[0] ?? all[0];
+    const root = segments.find((s) => !s.parent_id || !ids.has(String(s.parent_id))) ?? segments[0] ?? (this.documents.values().next().value as SegmentDocument | undefined);
     const http = root?.http as { request?: { method?: string; url?: string }; response?: { status?: number } } | undefined;
-    const annotations: Record<string, string | number | boolean> = {};
-    const collect = (d: SegmentDocument) => {
-      Object.assign(annotations, (d.annotations as Record<string, string | number | boolean> | undefined) ?? {});
-      for (const s of (d.subsegments as SegmentDocument[] | undefined) ?? []) collect(s);
-    };
-    for (const d of all) collect(d);
-    const flag = (k: string) => all.some((d) => hasFlag(d, k));
     return {
       id: this.id,
       start,
@@ -135,21 +234,18 @@ export class Trace {
       method: http?.request?.method,
       url: http?.request?.url,
       status: http?.response?.status,
-      fault: flag('fault'),
-      error: flag('error'),
-      throttle: flag('throttle'),
+      fault: flags.fault,
+      error: flags.error,
+      throttle: flags.throttle,
       inProgress,
       segments: segments.length,
       services: this.services(),
       annotations,
+      documents: this.documents.size,
+      truncated: this.truncated,
       updated: this.updated,
     };
   }
-}
-
-function hasFlag(doc: SegmentDocument, key: string): boolean {
-  if (doc[key] === true) return true;
-  return ((doc.subsegments as SegmentDocument[] | undefined) ?? []).some((s) => hasFlag(s, key));
 }
 
 /** A document without its nested subsegments (they become children). */
@@ -174,28 +270,69 @@ export interface TraceQuery {
   limit?: number;
 }
 
-/** All traces, bounded: past `maxTraces` the oldest are evicted. */
+/** The bounds of the store. */
+export interface TraceStoreLimits {
+  /** Traces kept; past it the oldest are evicted. @default 1000 */
+  maxTraces?: number;
+  /** Bytes of documents kept over all traces (as received); past it the oldest traces are evicted. @default 64 MiB */
+  maxBytes?: number;
+  /** Documents kept per trace; the rest are counted as truncated. @default 10,000 */
+  maxDocumentsPerTrace?: number;
+}
+
+/** The store's default bounds. */
+export const DEFAULT_LIMITS: Required<TraceStoreLimits> = { maxTraces: 1000, maxBytes: 64 * 1024 * 1024, maxDocumentsPerTrace: 10_000 };
+
+/**
+ * All traces, bounded by count and by bytes (past either, the oldest traces are evicted and counted),
+ * and each trace by documents and bytes (past either, its new documents are counted as truncated).
+ */
 export class TraceStore {
   /** In order of arrival (a Map keeps insertion order): the first is evicted first. */
   private readonly traces = new Map<string, Trace>();
+  readonly limits: Required<TraceStoreLimits>;
+  /** Bytes of the documents kept. */
+  bytes = 0;
   evicted = 0;
+  evictedBytes = 0;
+  /** Documents not kept because their trace reached its limits. */
+  truncated = 0;
 
-  constructor(private readonly maxTraces = 1000) {}
+  constructor(limits: number | TraceStoreLimits = {}) {
+    const l = typeof limits === 'number' ? { maxTraces: limits } : limits;
+    this.limits = {
+      maxTraces: l.maxTraces ?? DEFAULT_LIMITS.maxTraces,
+      maxBytes: l.maxBytes ?? DEFAULT_LIMITS.maxBytes,
+      maxDocumentsPerTrace: l.maxDocumentsPerTrace ?? DEFAULT_LIMITS.maxDocumentsPerTrace,
+    };
+  }
 
-  /** Adds a document; returns its trace. */
-  add(doc: SegmentDocument, now = Date.now()): Trace {
+  /** Adds a document of `bytes` bytes (its datagram; by default the length of its JSON); returns its trace. */
+  add(doc: SegmentDocument, now = Date.now(), bytes?: number): Trace {
+    const size = bytes ?? JSON.stringify(doc).length;
     const traceId = String(doc.trace_id);
     let trace = this.traces.get(traceId);
     if (!trace) {
       trace = new Trace(traceId);
       this.traces.set(traceId, trace);
-      while (this.traces.size > this.maxTraces) {
-        const oldest = this.traces.keys().next().value as string;
-        this.traces.delete(oldest);
-        this.evicted++;
-      }
     }
-    trace.add(doc, now);
+    const before = trace.bytes;
+    // One trace may take the whole budget, never more.
+    if (trace.add(doc, now, size, this.limits.maxDocumentsPerTrace, this.limits.maxBytes) === 'truncated') this.truncated++;
+    this.bytes += trace.bytes - before;
+    while (this.traces.size > this.limits.maxTraces || (this.bytes > this.limits.maxBytes && this.traces.size > 1)) {
+      const [oldestId, oldest] = this.traces.entries().next().value as [string, Trace];
+      if (oldest === trace) {
+        // The trace just added to is also the oldest: it stays, the next oldest goes.
+        this.traces.delete(oldestId);
+        this.traces.set(oldestId, oldest);
+        continue;
+      }
+      this.traces.delete(oldestId);
+      this.bytes -= oldest.bytes;
+      this.evicted++;
+      this.evictedBytes += oldest.bytes;
+    }
     return trace;
   }
 
@@ -213,6 +350,7 @@ export class TraceStore {
 
   clear(): void {
     this.traces.clear();
+    this.bytes = 0;
   }
 
   /** Trace summaries, newest first, filtered. */
