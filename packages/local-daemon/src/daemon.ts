@@ -367,6 +367,8 @@ export class LocalDaemon {
             status: q.get('status') || undefined,
             errors: q.get('errors') === '1' || q.get('errors') === 'true',
             annotation: q.get('annotation') || undefined,
+            q: q.get('q')?.slice(0, 200) || undefined,
+            minDuration: Number.isFinite(num('min')) ? num('min') : undefined,
             from: num('from'),
             to: num('to'),
             limit: num('limit') ?? 500,

@@ -264,6 +264,10 @@ export interface TraceQuery {
   errors?: boolean;
   /** `key=value` of an annotation. */
   annotation?: string;
+  /** Text found in the trace id, the URL or an annotation value (case-insensitive). */
+  q?: string;
+  /** Only traces at least this long (seconds), as the console's `responsetime > 0.5`. */
+  minDuration?: number;
   /** Epoch seconds. */
   from?: number;
   to?: number;
@@ -357,6 +361,7 @@ export class TraceStore {
   query(q: TraceQuery = {}): TraceSummary[] {
     const [annKey, annValue] = q.annotation ? splitOnce(q.annotation, '=') : [undefined, undefined];
     const out: TraceSummary[] = [];
+    const search = q.q ? q.q.toLowerCase() : undefined;
     for (const trace of [...this.traces.values()].reverse()) {
       const s = trace.summary();
       if (q.service && !s.services.includes(q.service)) continue;
@@ -366,6 +371,8 @@ export class TraceStore {
       }
       if (q.errors && !(s.fault || s.error || s.throttle)) continue;
       if (annKey !== undefined && (!(annKey in s.annotations) || (annValue !== undefined && String(s.annotations[annKey]) !== annValue))) continue;
+      if (q.minDuration !== undefined && s.duration < q.minDuration) continue;
+      if (search !== undefined && !s.id.toLowerCase().includes(search) && !(s.url ?? '').toLowerCase().includes(search) && !Object.values(s.annotations).some((v) => String(v).toLowerCase().includes(search))) continue;
       if (q.from !== undefined && s.start < q.from) continue;
       if (q.to !== undefined && s.start > q.to) continue;
       out.push(s);

@@ -1,11 +1,60 @@
 // The local X-Ray viewer: plain ES modules, no build step, no external assets.
 const app = document.getElementById('app');
-const state = { filters: { service: '', status: '', errors: false, annotation: '', range: '' }, selected: null };
+const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '' };
+const state = { filters: { ...EMPTY_FILTERS }, sort: { key: 'start', dir: 'desc' }, selected: null };
 
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const ms = (seconds) => (seconds * 1000 >= 100 ? (seconds * 1000).toFixed(0) : (seconds * 1000).toFixed(1)) + ' ms';
 const time = (epoch) => new Date(epoch * 1000).toLocaleTimeString();
-const api = async (path) => (await fetch(path, { cache: 'no-store' })).json();
+/** A JSON answer of the daemon's API; throws with a message the error panel shows. */
+async function api(path) {
+  let res;
+  try {
+    res = await fetch(path, { cache: 'no-store' });
+  } catch (e) {
+    throw new Error(`the daemon's API did not answer (${e.message}); is xray-local still running?`);
+  }
+  if (!res.ok) throw new Error(`the daemon's API answered ${res.status} for ${path}`);
+  return res.json();
+}
+
+function showError(e) {
+  app.innerHTML = `<div class="panel error" id="api-error" role="alert"><strong>Cannot load this page.</strong> ${esc(e.message)} <button type="button" id="retry">Retry</button></div>`;
+  document.getElementById('retry').addEventListener('click', () => route());
+}
+
+const loading = (what) => `<div class="panel loading" id="loading" aria-busy="true">Loading ${esc(what)}\u2026</div>`;
+
+/** Filters and sort order from the URL (`#/traces?status=5xx&sort=duration`), so that they can be shared and Back works. */
+function filtersFromHash() {
+  const hash = location.hash || '#/traces';
+  const q = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
+  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '' };
+  const key = q.get('sort');
+  state.sort = { key: SORTS[key] ? key : 'start', dir: q.get('dir') === 'asc' ? 'asc' : 'desc' };
+}
+
+function hashOf(f, sort) {
+  const q = new URLSearchParams();
+  for (const k of ['service', 'status', 'annotation', 'range', 'q', 'min']) if (f[k]) q.set(k, f[k]);
+  if (f.errors) q.set('errors', '1');
+  if (sort.key !== 'start' || sort.dir !== 'desc') {
+    q.set('sort', sort.key);
+    q.set('dir', sort.dir);
+  }
+  const text = q.toString();
+  return `#/traces${text ? `?${text}` : ''}`;
+}
+
+/** The columns the list sorts by. */
+const SORTS = {
+  start: (t) => t.start,
+  service: (t) => t.service,
+  method: (t) => t.method ?? '',
+  url: (t) => t.url ?? '',
+  status: (t) => t.status ?? 0,
+  duration: (t) => t.duration,
+};
 
 function flags(d) {
   const out = [];
@@ -28,6 +77,8 @@ function traceQuery(f) {
   if (f.status) params.set('status', f.status);
   if (f.errors) params.set('errors', '1');
   if (f.annotation) params.set('annotation', f.annotation);
+  if (f.q) params.set('q', f.q);
+  if (f.min) params.set('min', f.min);
   if (f.range) params.set('from', String(Date.now() / 1000 - Number(f.range)));
   return params;
 }
@@ -39,7 +90,9 @@ function traceForm(f) {
       <form class="filters" id="filters">
         <label>Service<select name="service"><option value="">all services</option></select></label>
         <label>Status<input name="status" placeholder="200, 4xx, 5xx" size="8" value="${esc(f.status)}"></label>
-        <label>Annotation<input name="annotation" placeholder="key=value" size="18" value="${esc(f.annotation)}"></label>
+        <label>Search<input name="q" placeholder="trace id, URL, annotation" size="22" value="${esc(f.q)}"></label>
+        <label>Annotation<input name="annotation" placeholder="key=value" size="14" value="${esc(f.annotation)}"></label>
+        <label>Duration \u2265 s<input name="min" placeholder="0.5" size="5" inputmode="decimal" value="${esc(f.min)}"></label>
         <label>Time range<select name="range">
           ${[['', 'all'], ['300', 'last 5 minutes'], ['900', 'last 15 minutes'], ['3600', 'last hour']].map(([v, l]) => `<option value="${v}" ${v === f.range ? 'selected' : ''}>${l}</option>`).join('')}
         </select></label>
@@ -48,7 +101,7 @@ function traceForm(f) {
         <button type="button" id="reset">Reset</button>
       </form>
     </div>
-    <div id="trace-results"></div>`;
+    <div id="trace-results">${loading('traces')}</div>`;
 }
 
 function mountTraceForm() {
@@ -57,21 +110,35 @@ function mountTraceForm() {
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     const fd = new FormData(form);
-    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on' };
-    renderTraces();
+    const min = fd.get('min').trim().replace(/^responsetime\s*>=?\s*/i, '');
+    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', q: fd.get('q').trim(), min };
+    applyFilters();
   });
   document.getElementById('reset').addEventListener('click', () => {
-    state.filters = { service: '', status: '', errors: false, annotation: '', range: '' };
-    for (const name of ['service', 'status', 'annotation', 'range']) form.elements[name].value = '';
+    state.filters = { ...EMPTY_FILTERS };
+    for (const name of ['service', 'status', 'annotation', 'range', 'q', 'min']) form.elements[name].value = '';
     form.elements.errors.checked = false;
-    renderTraces();
+    applyFilters();
   });
+}
+
+/** Puts the filters in the URL (a history entry: Back returns to the previous ones) and redraws. */
+function applyFilters() {
+  const next = hashOf(state.filters, state.sort);
+  if (location.hash !== next) history.pushState(null, '', next);
+  renderTraces();
 }
 
 async function renderTraces() {
   const seq = ++listSeq;
   const f = state.filters;
-  const data = await api(`/api/traces?${traceQuery(f)}`);
+  let data;
+  try {
+    data = await api(`/api/traces?${traceQuery(f)}`);
+  } catch (e) {
+    if (seq === listSeq) showError(e);
+    return;
+  }
   if (seq !== listSeq) return; // a newer request is on its way
   if (location.hash && !location.hash.startsWith('#/traces')) return;
   if (!document.getElementById('filters')) mountTraceForm();
@@ -81,41 +148,76 @@ async function renderTraces() {
     select.innerHTML = ['<option value="">all services</option>', ...data.services.map((s) => `<option ${s === current ? 'selected' : ''}>${esc(s)}</option>`)].join('');
   }
   document.getElementById('trace-count').textContent = `(${data.traces.length} shown, ${data.stats.traces} kept)`;
-  const rows = data.traces.map((t) => `
+  const { key, dir } = state.sort;
+  const by = SORTS[key];
+  const sorted = [...data.traces].sort((a, b) => {
+    const x = by(a);
+    const y = by(b);
+    return (x < y ? -1 : x > y ? 1 : 0) * (dir === 'asc' ? 1 : -1);
+  });
+  const rows = sorted.map((t) => `
     <tr data-trace="${esc(t.id)}">
       <td>${time(t.start)}</td><td>${esc(t.service)}</td><td>${esc(t.method ?? '')}</td>
       <td class="url" title="${esc(t.url)}">${esc(t.url ?? '')}</td><td>${esc(t.status ?? '')}</td>
-      <td>${ms(t.duration)}</td><td>${flags(t)}</td>
+      <td>${ms(t.duration)}</td><td>${flags(t)}${t.truncated ? `<span class="flag truncated" title="${esc(t.truncated)} documents not kept">truncated</span>` : ''}</td>
       <td class="ann">${esc(Object.entries(t.annotations).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
       <td class="muted">${esc(t.id)}</td>
     </tr>`).join('');
   const results = document.getElementById('trace-results');
   results.innerHTML = data.traces.length
-    ? `<table id="trace-list"><thead><tr><th>Time</th><th>Service</th><th>Method</th><th>URL</th><th>Status</th><th>Duration</th><th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? `<table id="trace-list"><thead><tr>${[['start', 'Time'], ['service', 'Service'], ['method', 'Method'], ['url', 'URL'], ['status', 'Status'], ['duration', 'Duration']]
+        .map(([k, label]) => `<th data-sort="${k}" class="sortable${k === key ? ` sorted ${dir}` : ''}" aria-sort="${k === key ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}">${label}${k === key ? (dir === 'asc' ? ' \u25b2' : ' \u25bc') : ''}</th>`)
+        .join('')}<th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>`
     : `<div class="panel empty">${data.stats.traces ? 'No trace matches these filters.' : 'No traces yet. Point an SDK at this daemon and make a request.'}</div>`;
-  for (const tr of results.querySelectorAll('tr[data-trace]')) tr.addEventListener('click', () => (location.hash = `#/trace/${tr.dataset.trace}`));
+  for (const tr of results.querySelectorAll('tr[data-trace]')) tr.addEventListener('click', () => (location.hash = `#/trace/${encodeURIComponent(tr.dataset.trace)}`));
+  for (const th of results.querySelectorAll('th[data-sort]')) {
+    th.addEventListener('click', () => {
+      const k = th.dataset.sort;
+      state.sort = { key: k, dir: state.sort.key === k && state.sort.dir === 'desc' ? 'asc' : 'desc' };
+      applyFilters();
+    });
+  }
 }
 
+/** The rows of the timeline, depth first, without recursion (a trace may be large). */
 function flatten(segments) {
   const rows = [];
-  const walk = (node, depth, service) => {
-    rows.push({ doc: node.doc, depth, service });
-    for (const c of node.children) walk(c, depth + 1, service);
-  };
-  for (const s of segments) walk(s, 0, s.doc.name);
+  const stack = [...segments].reverse().map((node) => [node, 0]);
+  while (stack.length) {
+    const [node, depth] = stack.pop();
+    rows.push({ doc: node.doc, depth });
+    for (let i = node.children.length - 1; i >= 0; i--) stack.push([node.children[i], depth + 1]);
+  }
   return rows;
 }
 
+const isoTime = (seconds) => {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toISOString();
+};
+
 async function renderTrace(id) {
-  const data = await fetch(`/api/traces/${encodeURIComponent(id)}`).then((r) => (r.ok ? r.json() : null));
+  if (!document.getElementById('timeline')) app.innerHTML = loading('the trace');
+  let res;
+  try {
+    res = await fetch(`/api/traces/${encodeURIComponent(id)}`);
+  } catch (e) {
+    showError(new Error(`the daemon's API did not answer (${e.message}); is xray-local still running?`));
+    return;
+  }
+  const data = res.ok ? await res.json() : null;
   if (!data) {
-    app.innerHTML = `<div class="panel empty">Trace ${esc(id)} is not kept (evicted, or never received).</div>`;
+    app.innerHTML = `<div class="panel empty">${res.status === 400 ? `${esc(id)} is not a trace id.` : `Trace ${esc(id)} is not kept (evicted, or never received).`}</div>`;
     return;
   }
   const rows = flatten(data.segments);
-  const start = Math.min(...rows.map((r) => r.doc.start_time));
   const now = Date.now() / 1000;
-  const end = Math.max(...rows.map((r) => r.doc.end_time ?? now));
+  let start = Infinity;
+  let end = -Infinity;
+  for (const r of rows) {
+    start = Math.min(start, Number(r.doc.start_time));
+    end = Math.max(end, Number(r.doc.end_time ?? now));
+  }
   const span = Math.max(end - start, 1e-6);
   const s = data.summary;
   app.innerHTML = `
@@ -126,6 +228,7 @@ async function renderTrace(id) {
       <dt>Status</dt><dd>${esc(s.status ?? '')} ${flags(s)}</dd>
       <dt>Started</dt><dd>${new Date(s.start * 1000).toLocaleString()}</dd>
       <dt>Duration</dt><dd>${ms(s.duration)}</dd>
+      <dt>Documents</dt><dd>${esc(s.documents)}${s.truncated ? ` <span class="flag truncated">truncated</span> <span class="muted">${esc(s.truncated)} more documents of this trace arrived and were not kept (the daemon's per-trace limit)</span>` : ''}</dd>
     </dl></div>
     <div class="timeline" id="timeline">
       ${rows.map((r, i) => {
@@ -161,7 +264,7 @@ function details(d) {
       <div class="stack">${(e.stack ?? []).map((f) => `at ${esc(f.label ?? '<anonymous>')} (${esc(f.path)}:${esc(f.line ?? '')})`).join('<br>')}</div></div>`).join('')}`;
   }
   return `<h2>${esc(d.name)} <span class="muted">${esc(d.id)}</span></h2>
-    <dl class="kv"><dt>Start</dt><dd>${new Date(d.start_time * 1000).toISOString()}</dd>
+    <dl class="kv"><dt>Start</dt><dd>${esc(isoTime(d.start_time))}</dd>
     <dt>Duration</dt><dd>${d.end_time ? ms(d.end_time - d.start_time) : 'in progress'}</dd>
     ${d.namespace ? `<dt>Namespace</dt><dd>${esc(d.namespace)}</dd>` : ''}
     ${d.origin ? `<dt>Origin</dt><dd>${esc(d.origin)}</dd>` : ''}
@@ -172,7 +275,15 @@ function details(d) {
 
 // ------------------------------------------------------------------ service map
 async function renderMap() {
-  const { nodes, edges } = await api('/api/map');
+  if (!document.getElementById('service-map')) app.innerHTML = loading('the service map');
+  let map;
+  try {
+    map = await api('/api/map');
+  } catch (e) {
+    if (location.hash.startsWith('#/map')) showError(e);
+    return;
+  }
+  const { nodes, edges } = map;
   if (!location.hash.startsWith('#/map')) return;
   if (!nodes.length) {
     app.innerHTML = '<h1>Service map</h1><div class="panel empty">No traces yet.</div>';
@@ -198,7 +309,9 @@ async function renderMap() {
   }
   const colWidth = 260;
   const rowHeight = 130;
-  const height = Math.max(...[...columns.values()].map((c) => c.length)) * rowHeight + 40;
+  let tallest = 1;
+  for (const c of columns.values()) tallest = Math.max(tallest, c.length);
+  const height = tallest * rowHeight + 40;
   const width = Math.max(columns.size * colWidth + 80, 600);
   const pos = new Map();
   for (const [d, list] of columns) list.forEach((n, i) => pos.set(n.id, { x: 110 + d * colWidth, y: 70 + i * rowHeight }));
@@ -217,9 +330,9 @@ async function renderMap() {
     }).join('')}
     ${nodes.map((n) => {
       const p = pos.get(n.id);
-      return `<g class="node" data-node="${esc(n.id)}" data-type="${n.type}"><circle cx="${p.x}" cy="${p.y}" r="32" fill="${fill[n.type] ?? '#eee'}" stroke="${color(n)}"/>
+      return `<g class="node" data-node="${esc(n.id)}" data-type="${esc(n.type)}"><circle cx="${p.x}" cy="${p.y}" r="32" fill="${fill[n.type] ?? '#eee'}" stroke="${color(n)}"/>
         <text x="${p.x}" y="${p.y + 50}">${esc(n.name)}</text>
-        <text x="${p.x}" y="${p.y + 4}" class="muted">${n.type === 'service' ? '' : n.type}</text>
+        <text x="${p.x}" y="${p.y + 4}" class="muted">${n.type === 'service' ? '' : esc(n.type)}</text>
         <text x="${p.x}" y="${p.y + 66}" fill="#5f6b7a">${n.requests} · ${n.meanMs.toFixed(1)} ms</text></g>`;
     }).join('')}
   </svg>`;
@@ -227,10 +340,18 @@ async function renderMap() {
 
 // ------------------------------------------------------------------ rejected datagrams
 async function renderRejected() {
-  const { stats, rejections } = await api('/api/stats');
+  if (!document.getElementById('rejections')) app.innerHTML = loading('the rejected datagrams');
+  let answer;
+  try {
+    answer = await api('/api/stats');
+  } catch (e) {
+    if (location.hash.startsWith('#/rejected')) showError(e);
+    return;
+  }
+  const { stats, rejections } = answer;
   app.innerHTML = `<h1>Rejected datagrams <span class="muted">(${stats.rejected} of ${stats.datagrams})</span></h1>
     ${rejections.length ? `<table id="rejections"><thead><tr><th>Time</th><th>Bytes</th><th>Reason</th><th>Start of the datagram</th></tr></thead><tbody>
-    ${rejections.map((r) => `<tr><td>${new Date(r.at).toLocaleTimeString()}</td><td>${r.bytes}</td><td>${esc(r.reason)}</td><td class="url"><code>${esc(r.excerpt)}</code></td></tr>`).join('')}</tbody></table>`
+    ${rejections.map((r) => `<tr><td>${new Date(r.at).toLocaleTimeString()}</td><td>${esc(r.bytes)}</td><td>${esc(r.reason)}</td><td class="url"><code>${esc(r.excerpt)}</code></td></tr>`).join('')}</tbody></table>`
       : '<div class="panel empty">Every datagram so far was accepted.</div>'}`;
 }
 
@@ -238,15 +359,33 @@ async function renderRejected() {
 function route() {
   const hash = location.hash || '#/traces';
   for (const a of document.querySelectorAll('[data-nav]')) a.classList.toggle('active', hash.startsWith(`#/${a.dataset.nav}`) || (a.dataset.nav === 'traces' && hash.startsWith('#/trace/')));
-  if (hash.startsWith('#/trace/')) return renderTrace(decodeURIComponent(hash.slice(8)));
+  if (hash.startsWith('#/trace/')) {
+    let id;
+    try {
+      id = decodeURIComponent(hash.slice(8));
+    } catch {
+      id = hash.slice(8);
+    }
+    return renderTrace(id);
+  }
   if (hash.startsWith('#/map')) return renderMap();
   if (hash.startsWith('#/rejected')) return renderRejected();
+  filtersFromHash();
   app.innerHTML = '';
+  mountTraceForm();
   return renderTraces();
 }
 
 window.addEventListener('hashchange', route);
+window.addEventListener('popstate', route);
 route();
+
+// Clears every trace: a same-origin JSON POST, the only kind the daemon takes.
+document.getElementById('clear')?.addEventListener('click', async () => {
+  if (!confirm('Forget every trace the daemon holds?')) return;
+  await fetch('/api/clear', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  route();
+});
 
 const live = document.getElementById('live');
 const events = new EventSource('/api/events');

@@ -40,9 +40,9 @@ export async function findChromium(): Promise<FoundBrowser> {
 /** Flags for a headless run on a machine with a closed network (no background connections, no GPU). */
 const ARGS = ['--no-sandbox', '--no-zygote', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** Launches headless Chromium through playwright-core. */
-export async function launchChromium(): Promise<{ browser: Browser; found: FoundBrowser }> {
+/** Launches headless Chromium through playwright-core, with `extraArgs` (say `--host-resolver-rules=...`). */
+export async function launchChromium(extraArgs: string[] = []): Promise<{ browser: Browser; found: FoundBrowser }> {
   const found = await findChromium();
-  const browser = await chromium.launch({ executablePath: found.executablePath, headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: found.executablePath, headless: true, args: [...ARGS, ...extraArgs] });
   return { browser, found };
 }
