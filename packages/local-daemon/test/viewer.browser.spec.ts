@@ -151,6 +151,44 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
     await fresh.close();
   });
 
+  it('draws the trace page with a time axis, folding, zoom, the details beside the timeline, exception links and raw JSON', async () => {
+    await page.goto(`${daemon.viewerUrl}#/trace/${traceId(1)}`);
+    await page.waitForSelector('#timeline .row[data-row]');
+    const ticks = await page.locator('#timeline .tick').allInnerTexts();
+    expect(ticks.length).toBeGreaterThanOrEqual(4);
+    expect(ticks[0]).toBe('0.0 ms');
+    // The details drawer stands beside the timeline, not below it.
+    const timeline = (await page.locator('#timeline').boundingBox())!;
+    const drawer = (await page.locator('#details').boundingBox())!;
+    expect(drawer.x).toBeGreaterThanOrEqual(timeline.x + timeline.width - 1);
+    expect(drawer.y).toBeLessThan(timeline.y + timeline.height);
+    // Fold the segment's subtree, and unfold it.
+    expect(await page.locator('#timeline .row[data-row]').count()).toBe(2);
+    await page.click('#timeline [data-fold="0"]');
+    expect(await page.locator('#timeline .row[data-row]').count()).toBe(1);
+    await page.click('#timeline [data-fold="0"]');
+    expect(await page.locator('#timeline .row[data-row]').count()).toBe(2);
+    // The subsegment refers to the exception its segment holds: the link selects the segment.
+    await page.locator('#timeline .row[data-row="1"]').click();
+    await expect(page.locator('#details').innerText()).resolves.toContain('Recorded on shop');
+    await page.click('#details [data-exception]');
+    await expect(page.locator('#details h2').first().innerText()).resolves.toContain('shop');
+    // Zoom to the subsegment (0.1 s to 0.5 s of the trace): the axis spans 400 ms.
+    await page.locator('#timeline .row[data-row="1"]').dblclick();
+    await page.waitForSelector('#zoom-reset:not([hidden])');
+    const zoomed = await page.locator('#timeline .tick').allInnerTexts();
+    expect(zoomed[zoomed.length - 1]).toBe('400 ms');
+    await page.click('#zoom-reset');
+    await page.waitForSelector('#zoom-reset[hidden]', { state: 'attached' });
+    // The raw JSON of the selected document, with a download.
+    await page.locator('#timeline .row[data-row="1"]').click();
+    const raw = JSON.parse(await page.locator('#raw-json').innerText()) as Record<string, unknown>;
+    expect(raw).toMatchObject({ name: 'db', id: hex16(2) });
+    const download = await page.locator('#download-json').evaluate((a) => [(a as HTMLAnchorElement).download, (a as HTMLAnchorElement).href.startsWith('blob:')]);
+    expect(download).toEqual([`${hex16(2)}.json`, true]);
+    await page.screenshot({ path: `${ARTIFACTS}viewer-trace-page.png` });
+  });
+
   it('shows a loading state, then an error state when the API stops answering', async () => {
     const viewer = await browser.newPage();
     // Slow the API down to see the loading state.

@@ -179,14 +179,15 @@ async function renderTraces() {
   }
 }
 
-/** The rows of the timeline, depth first, without recursion (a trace may be large). */
+/** The rows of the timeline, depth first, without recursion (a trace may be large), each with its parent row. */
 function flatten(segments) {
   const rows = [];
-  const stack = [...segments].reverse().map((node) => [node, 0]);
+  const stack = [...segments].reverse().map((node) => [node, 0, -1]);
   while (stack.length) {
-    const [node, depth] = stack.pop();
-    rows.push({ doc: node.doc, depth });
-    for (let i = node.children.length - 1; i >= 0; i--) stack.push([node.children[i], depth + 1]);
+    const [node, depth, parent] = stack.pop();
+    const index = rows.length;
+    rows.push({ doc: node.doc, depth, parent, children: node.children.length });
+    for (let i = node.children.length - 1; i >= 0; i--) stack.push([node.children[i], depth + 1, index]);
   }
   return rows;
 }
@@ -195,6 +196,16 @@ const isoTime = (seconds) => {
   const d = new Date(seconds * 1000);
   return Number.isNaN(d.getTime()) ? String(seconds) : d.toISOString();
 };
+
+/** Round tick steps for a time axis of `span` seconds: about six ticks. */
+function tickStep(span) {
+  const raw = span / 6;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (raw <= m * power) return m * power;
+  return 10 * power;
+}
+
+const trace = { id: undefined, rows: [], collapsed: new Set(), zoom: undefined, selected: 0, start: 0, end: 0 };
 
 async function renderTrace(id) {
   if (!document.getElementById('timeline')) app.innerHTML = loading('the trace');
@@ -210,15 +221,17 @@ async function renderTrace(id) {
     app.innerHTML = `<div class="panel empty">${res.status === 400 ? `${esc(id)} is not a trace id.` : `Trace ${esc(id)} is not kept (evicted, or never received).`}</div>`;
     return;
   }
-  const rows = flatten(data.segments);
+  if (trace.id !== id) Object.assign(trace, { id, collapsed: new Set(), zoom: undefined, selected: 0 });
+  trace.rows = flatten(data.segments);
   const now = Date.now() / 1000;
   let start = Infinity;
   let end = -Infinity;
-  for (const r of rows) {
+  for (const r of trace.rows) {
     start = Math.min(start, Number(r.doc.start_time));
     end = Math.max(end, Number(r.doc.end_time ?? now));
   }
-  const span = Math.max(end - start, 1e-6);
+  trace.start = start;
+  trace.end = end;
   const s = data.summary;
   app.innerHTML = `
     <h1>Trace <span class="muted">${esc(id)}</span></h1>
@@ -226,41 +239,129 @@ async function renderTrace(id) {
       <dt>Service</dt><dd>${esc(s.service)} ${s.services.length > 1 ? `<span class="muted">(+ ${esc(s.services.filter((n) => n !== s.service).join(', '))})</span>` : ''}</dd>
       <dt>Request</dt><dd>${esc(s.method ?? '')} ${esc(s.url ?? '')}</dd>
       <dt>Status</dt><dd>${esc(s.status ?? '')} ${flags(s)}</dd>
-      <dt>Started</dt><dd>${new Date(s.start * 1000).toLocaleString()}</dd>
+      <dt>Started</dt><dd>${esc(new Date(s.start * 1000).toLocaleString())} <span class="muted">(${esc(ago(s.start))})</span></dd>
       <dt>Duration</dt><dd>${ms(s.duration)}</dd>
       <dt>Documents</dt><dd>${esc(s.documents)}${s.truncated ? ` <span class="flag truncated">truncated</span> <span class="muted">${esc(s.truncated)} more documents of this trace arrived and were not kept (the daemon's per-trace limit)</span>` : ''}</dd>
     </dl></div>
-    <div class="timeline" id="timeline">
-      ${rows.map((r, i) => {
-        const d = r.doc;
-        const left = ((d.start_time - start) / span) * 100;
-        const width = (((d.end_time ?? now) - d.start_time) / span) * 100;
-        const cls = ['bar', d.namespace === 'remote' || d.namespace === 'aws' ? 'remote' : '', d.fault ? 'fault' : d.throttle ? 'throttle' : d.error ? 'error' : '', d.in_progress ? 'progress' : ''].join(' ');
-        const kind = d.type === 'subsegment' || r.depth > 0 ? (d.namespace ?? 'subsegment') : 'segment';
-        return `<div class="row ${r.depth === 0 && d.type !== 'subsegment' ? 'segment-row' : ''}" data-row="${i}">
-          <div class="name" style="padding-left:${8 + r.depth * 16}px" title="${esc(d.name)}">${esc(d.name)}<span class="kind">${esc(kind)}</span></div>
-          <div class="track"><div class="${cls}" style="left:${left}%;width:${Math.max(width, 0.2)}%"></div>
-          <span class="ms" style="left:calc(${Math.min(left + width, 92)}% + 4px)">${d.end_time ? ms(d.end_time - d.start_time) : 'in progress'}</span></div>
-        </div>`;
-      }).join('')}
-    </div>
-    <div class="details panel" id="details"><span class="muted">Click a segment or subsegment to see its details.</span></div>`;
-  const select = (i) => {
-    for (const el of app.querySelectorAll('.row.selected')) el.classList.remove('selected');
-    app.querySelector(`[data-row="${i}"]`)?.classList.add('selected');
-    document.getElementById('details').innerHTML = details(rows[i].doc);
-  };
-  for (const el of app.querySelectorAll('[data-row]')) el.addEventListener('click', () => select(Number(el.dataset.row)));
-  select(0);
+    <div class="trace-body">
+      <div class="timeline-wrap">
+        <div class="timeline-tools"><button type="button" id="zoom-reset" ${trace.zoom ? '' : 'hidden'}>Reset zoom</button> <span class="muted">Double-click a row to zoom to it; \u25be/\u25b8 folds a subtree.</span></div>
+        <div class="timeline" id="timeline"></div>
+      </div>
+      <aside class="details panel" id="details"><span class="muted">Click a segment or subsegment to see its details.</span></aside>
+    </div>`;
+  document.getElementById('zoom-reset').addEventListener('click', () => {
+    trace.zoom = undefined;
+    drawTimeline();
+  });
+  drawTimeline();
+  selectRow(Math.min(trace.selected, trace.rows.length - 1));
 }
+
+/** Whether a row is hidden by a folded ancestor. */
+function hidden(i) {
+  for (let p = trace.rows[i].parent; p !== -1; p = trace.rows[p].parent) if (trace.collapsed.has(p)) return true;
+  return false;
+}
+
+function drawTimeline() {
+  const [from, to] = trace.zoom ?? [trace.start, trace.end];
+  const span = Math.max(to - from, 1e-6);
+  const now = Date.now() / 1000;
+  const step = tickStep(span);
+  const ticks = [];
+  for (let t = 0; t <= span + 1e-9 && ticks.length < 20; t += step) ticks.push(t);
+  const axis = `<div class="row axis"><div class="axis-label muted">${trace.zoom ? 'zoomed' : ''}</div><div class="track">${ticks
+    .map((t) => `<span class="tick" style="left:${(t / span) * 100}%">${ms(t)}</span>`)
+    .join('')}</div></div>`;
+  const rows = [];
+  for (let i = 0; i < trace.rows.length; i++) {
+    if (hidden(i)) continue;
+    const r = trace.rows[i];
+    const d = r.doc;
+    const begin = Number(d.start_time);
+    const finish = Number(d.end_time ?? now);
+    const left = Math.max(0, ((begin - from) / span) * 100);
+    const right = Math.min(100, ((finish - from) / span) * 100);
+    const width = Math.max(right - left, 0);
+    const outside = finish < from || begin > to;
+    const cls = ['bar', d.namespace === 'remote' || d.namespace === 'aws' ? 'remote' : '', d.fault ? 'fault' : d.throttle ? 'throttle' : d.error ? 'error' : '', d.in_progress ? 'progress' : ''].join(' ');
+    const kind = d.type === 'subsegment' || r.depth > 0 ? (d.namespace ?? 'subsegment') : 'segment';
+    const fold = r.children ? `<button type="button" class="fold" data-fold="${i}" aria-label="fold">${trace.collapsed.has(i) ? '\u25b8' : '\u25be'}</button>` : '<span class="fold"></span>';
+    rows.push(`<div class="row ${r.depth === 0 && d.type !== 'subsegment' ? 'segment-row' : ''}${i === trace.selected ? ' selected' : ''}" data-row="${i}">
+      <div class="name" style="padding-left:${8 + r.depth * 16}px" title="${esc(d.name)}">${fold}${esc(d.name)}<span class="kind">${esc(kind)}</span></div>
+      <div class="track">${outside ? '' : `<div class="${cls}" style="left:${left}%;width:${Math.max(width, 0.2)}%"></div>`}
+      <span class="ms" style="left:calc(${Math.min(left + width, 88)}% + 4px)">${d.end_time ? ms(d.end_time - d.start_time) : 'in progress'}</span></div>
+    </div>`);
+  }
+  const el = document.getElementById('timeline');
+  el.innerHTML = axis + rows.join('');
+  document.getElementById('zoom-reset').hidden = !trace.zoom;
+  for (const row of el.querySelectorAll('[data-row]')) {
+    const i = Number(row.dataset.row);
+    row.addEventListener('click', (e) => {
+      const fold = e.target.closest?.('[data-fold]');
+      if (fold) {
+        if (trace.collapsed.has(i)) trace.collapsed.delete(i);
+        else trace.collapsed.add(i);
+        drawTimeline();
+        return;
+      }
+      selectRow(i);
+    });
+    row.addEventListener('dblclick', () => {
+      const d = trace.rows[i].doc;
+      trace.zoom = [Number(d.start_time), Number(d.end_time ?? Date.now() / 1000)];
+      drawTimeline();
+    });
+  }
+}
+
+function selectRow(i) {
+  trace.selected = i;
+  for (const el of app.querySelectorAll('.row.selected')) el.classList.remove('selected');
+  app.querySelector(`[data-row="${i}"]`)?.classList.add('selected');
+  const doc = trace.rows[i]?.doc;
+  if (!doc) return;
+  document.getElementById('details').innerHTML = details(doc);
+  // An exception recorded on another subsegment: a link to it.
+  for (const a of document.querySelectorAll('#details [data-exception]')) {
+    a.addEventListener('click', (e) => {
+      e.preventDefault();
+      const holder = trace.rows.findIndex((r) => (r.doc.cause?.exceptions ?? []).some((x) => x.id === a.dataset.exception));
+      if (holder !== -1) {
+        for (let p = trace.rows[holder].parent; p !== -1; p = trace.rows[p].parent) trace.collapsed.delete(p);
+        drawTimeline();
+        selectRow(holder);
+      }
+    });
+  }
+  const json = JSON.stringify(doc, null, 2);
+  document.getElementById('copy-json').addEventListener('click', () => navigator.clipboard?.writeText(json).then(() => (document.getElementById('copy-json').textContent = 'Copied')));
+  const download = document.getElementById('download-json');
+  download.href = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
+  download.download = `${String(doc.id).replace(/[^a-zA-Z0-9-]/g, '_')}.json`;
+}
+
+const ago = (epoch) => {
+  const s = Date.now() / 1000 - epoch;
+  if (!Number.isFinite(s)) return '';
+  if (s < 60) return `${Math.max(0, Math.round(s))} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+};
 
 function details(d) {
   const section = (title, value) => (value === undefined ? '' : `<h2>${title}</h2><pre>${esc(JSON.stringify(value, null, 2))}</pre>`);
   const cause = d.cause;
   let exceptions = '';
-  if (typeof cause === 'string') exceptions = `<h2>Exception</h2><p>Recorded on a subsegment: ${esc(cause)}</p>`;
-  else if (cause?.exceptions?.length) {
+  if (typeof cause === 'string') {
+    const holder = trace.rows.find((r) => (r.doc.cause?.exceptions ?? []).some((x) => x.id === cause));
+    exceptions = `<h2>Exception</h2><p>${holder ? `Recorded on <a href="#" data-exception="${esc(cause)}">${esc(holder.doc.name)}</a>` : `Recorded on a subsegment not kept: ${esc(cause)}`}</p>`;
+  } else if (cause?.exceptions?.length) {
     exceptions = `<h2>Exceptions</h2>${cause.exceptions.map((e) => `<div class="exception"><strong>${esc(e.type ?? 'Error')}</strong>: ${esc(e.message ?? '')} ${e.remote ? '<span class="muted">(remote)</span>' : ''}
+      ${e.cause ? `<div>caused by <a href="#" data-exception="${esc(e.cause)}">${esc(e.cause)}</a></div>` : ''}
       <div class="stack">${(e.stack ?? []).map((f) => `at ${esc(f.label ?? '<anonymous>')} (${esc(f.path)}:${esc(f.line ?? '')})`).join('<br>')}</div></div>`).join('')}`;
   }
   return `<h2>${esc(d.name)} <span class="muted">${esc(d.id)}</span></h2>
@@ -270,7 +371,9 @@ function details(d) {
     ${d.origin ? `<dt>Origin</dt><dd>${esc(d.origin)}</dd>` : ''}
     ${d.user ? `<dt>User</dt><dd>${esc(d.user)}</dd>` : ''}
     <dt>Flags</dt><dd>${flags(d)}</dd></dl>
-    ${exceptions}${section('HTTP', d.http)}${section('SQL', d.sql)}${section('Annotations', d.annotations)}${section('Metadata', d.metadata)}${section('AWS', d.aws)}`;
+    ${exceptions}${section('HTTP', d.http)}${section('SQL', d.sql)}${section('Annotations', d.annotations)}${section('Metadata', d.metadata)}${section('AWS', d.aws)}
+    <h2>Raw JSON <button type="button" id="copy-json">Copy</button> <a id="download-json" class="button" href="#">Download</a></h2>
+    <pre class="raw" id="raw-json">${esc(JSON.stringify(d, null, 2))}</pre>`;
 }
 
 // ------------------------------------------------------------------ service map
