@@ -183,9 +183,10 @@ export class LocalDaemon {
     return trace ? { id, summary: trace.summary(), segments: trace.assemble() } : undefined;
   }
 
-  /** The service map of the traces kept. */
-  serviceMap() {
-    return buildServiceMap(this.store.all());
+  /** The service map of the traces kept (those started since `from`, epoch seconds, when given). */
+  serviceMap(from?: number) {
+    const traces = this.store.all();
+    return buildServiceMap(from === undefined ? traces : traces.filter((t) => t.summary().start >= from));
   }
 
   /** Resolves once `predicate` holds (checked after every datagram), or rejects after `timeoutMs`. */
@@ -368,6 +369,7 @@ export class LocalDaemon {
             errors: q.get('errors') === '1' || q.get('errors') === 'true',
             annotation: q.get('annotation') || undefined,
             q: q.get('q')?.slice(0, 200) || undefined,
+            calls: q.get('calls')?.slice(0, 200) || undefined,
             minDuration: Number.isFinite(num('min')) ? num('min') : undefined,
             from: num('from'),
             to: num('to'),
@@ -389,7 +391,10 @@ export class LocalDaemon {
         const trace = this.trace(id);
         return trace ? json(trace) : json({ message: 'no such trace' }, 404);
       }
-      if (url.pathname === '/api/map') return json(this.serviceMap());
+      if (url.pathname === '/api/map') {
+        const from = Number(url.searchParams.get('from'));
+        return json(this.serviceMap(url.searchParams.get('from') && Number.isFinite(from) ? from : undefined));
+      }
       if (url.pathname === '/api/stats') return json({ stats: this.stats(), rejections: this.rejections.slice(-50).reverse() });
       if (url.pathname === '/api/clear') {
         if (req.method !== 'POST') return json({ message: 'POST only' }, 405);

@@ -5,7 +5,7 @@ import type { Trace } from './trace-store.js';
 export interface MapNode {
   id: string;
   name: string;
-  type: 'service' | 'remote' | 'database' | 'aws';
+  type: 'client' | 'service' | 'remote' | 'database' | 'aws';
   requests: number;
   meanMs: number;
   errorRate: number;
@@ -17,14 +17,25 @@ export interface MapEdge {
   to: string;
   requests: number;
   meanMs: number;
+  /** Calls with a fault, an error or a throttle. */
   errors: number;
   errorRate: number;
+  /** Calls with a fault (5xx). */
+  faults: number;
+  faultRate: number;
+  /** Calls throttled (429). */
+  throttles: number;
 }
+
+/** The node of the callers outside the traces (the requests that start them), as the console's "Client". */
+export const CLIENT_NODE = 'Client';
 
 interface Acc {
   count: number;
   totalMs: number;
   errors: number;
+  faults: number;
+  throttles: number;
 }
 
 const durationMs = (d: SegmentDocument): number =>
@@ -32,10 +43,12 @@ const durationMs = (d: SegmentDocument): number =>
 const failed = (d: SegmentDocument): boolean => d.fault === true || d.error === true || d.throttle === true;
 
 function add(map: Map<string, Acc>, key: string, d: SegmentDocument): void {
-  const acc = map.get(key) ?? { count: 0, totalMs: 0, errors: 0 };
+  const acc = map.get(key) ?? { count: 0, totalMs: 0, errors: 0, faults: 0, throttles: 0 };
   acc.count++;
   acc.totalMs += durationMs(d);
   if (failed(d)) acc.errors++;
+  if (d.fault === true) acc.faults++;
+  if (d.throttle === true) acc.throttles++;
   map.set(key, acc);
 }
 
@@ -101,6 +114,11 @@ export function buildServiceMap(traces: Trace[]): { nodes: MapNode[]; edges: Map
       if (caller) {
         linked.add(String(seg.parent_id));
         add(edgeStats, `${caller.service}\u0000${name}`, seg);
+      } else {
+        // Called from outside the traces kept: the client.
+        nodeTypes.set(CLIENT_NODE, 'client');
+        add(nodeStats, CLIENT_NODE, seg);
+        add(edgeStats, `${CLIENT_NODE}\u0000${name}`, seg);
       }
     }
     for (const [id, { service, doc }] of owner) {
@@ -122,7 +140,7 @@ export function buildServiceMap(traces: Trace[]): { nodes: MapNode[]; edges: Map
   }));
   const edges: MapEdge[] = [...edgeStats].map(([key, s]) => {
     const [from, to] = key.split('\u0000');
-    return { from, to, requests: s.count, meanMs: s.count ? s.totalMs / s.count : 0, errors: s.errors, errorRate: s.count ? s.errors / s.count : 0 };
+    return { from, to, requests: s.count, meanMs: s.count ? s.totalMs / s.count : 0, errors: s.errors, errorRate: s.count ? s.errors / s.count : 0, faults: s.faults, faultRate: s.count ? s.faults / s.count : 0, throttles: s.throttles };
   });
   return { nodes, edges };
 }

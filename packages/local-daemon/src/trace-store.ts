@@ -187,6 +187,18 @@ export class Trace {
     return result;
   }
 
+  /** Whether a subsegment of this trace calls the remote node `name` (namespace `remote`/`aws`, or with `sql`). */
+  calls(name: string): boolean {
+    for (const d of this.documents.values()) {
+      let found = false;
+      forEachEntity(d, (e) => {
+        if (!found && e.name === name && (e.namespace === 'remote' || e.namespace === 'aws' || e.sql !== undefined)) found = true;
+      });
+      if (found) return true;
+    }
+    return false;
+  }
+
   /** The services that sent a segment of this trace. */
   services(): string[] {
     const names = new Set<string>();
@@ -268,6 +280,8 @@ export interface TraceQuery {
   q?: string;
   /** Only traces at least this long (seconds), as the console's `responsetime > 0.5`. */
   minDuration?: number;
+  /** Only traces that call this remote node of the service map (a database, an AWS service, a host). */
+  calls?: string;
   /** Epoch seconds. */
   from?: number;
   to?: number;

@@ -189,6 +189,71 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
     await page.screenshot({ path: `${ARTIFACTS}viewer-trace-page.png` });
   });
 
+  it('draws a readable map of 15 services and 30 edges with the client, a legend, rates on the edges, and nodes that open their traces', async () => {
+    const map = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
+    try {
+      // 15 services: s0 called by the client, fanning out, and each calling a store of its own or a shared one.
+      const calls: [number, number | string][] = [];
+      for (let i = 1; i < 15; i++) calls.push([Math.floor((i - 1) / 3), i]); // 14 service edges
+      for (let i = 0; i < 15; i++) calls.push([i, i % 3 === 0 ? 'orders@db' : i % 3 === 1 ? 'redis@cache' : `DynamoDB`]); // 15 store edges
+      calls.push([14, 0]); // a call back up: 30 edges
+      // One trace through all of them, as one request would make it: each call a subsegment of its caller's
+      // segment, each called service a segment whose parent is that subsegment.
+      const trace = traceId(100);
+      let n = 1000;
+      const segments = new Map<number, Record<string, unknown>>();
+      const callees: Record<string, unknown>[] = [];
+      const segmentOf = (i: number): Record<string, unknown> => {
+        let seg = segments.get(i);
+        if (!seg) segments.set(i, (seg = { name: `s${i}`, id: hex16(n++), trace_id: trace, start_time: T0, end_time: T0 + 0.2, subsegments: [] as unknown[] }));
+        return seg;
+      };
+      segmentOf(0);
+      for (const [from, to] of calls) {
+        const sub: Record<string, unknown> = { name: typeof to === 'string' ? to : `s${to}`, id: hex16(n++), start_time: T0 + 0.01, end_time: T0 + 0.1, namespace: to === 'DynamoDB' ? 'aws' : 'remote' };
+        if (to === 'orders@db') sub.sql = { url: 'postgresql://db/orders' };
+        if (to === 'orders@db' && from === 3) sub.fault = true;
+        (segmentOf(from).subsegments as unknown[]).push(sub);
+        if (typeof to === 'number') {
+          if (to === 0) callees.push({ name: 's0', id: hex16(n++), trace_id: trace, parent_id: sub.id, start_time: T0 + 0.02, end_time: T0 + 0.09 });
+          else segmentOf(to).parent_id = sub.id;
+        }
+      }
+      for (const doc of [...segments.values(), ...callees]) map.receive(Buffer.from(HEADER + JSON.stringify(doc)));
+      const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+      await view.goto(`${map.viewerUrl}#/map`);
+      await view.waitForSelector('#service-map .node');
+      const nodes = await view.locator('#service-map .node').evaluateAll((gs) => gs.map((g) => ({ id: g.getAttribute('data-node'), type: g.getAttribute('data-type'), ...(() => { const c = g.querySelector('circle')!; return { x: Number(c.getAttribute('cx')), y: Number(c.getAttribute('cy')) }; })() })));
+      expect(nodes).toHaveLength(15 + 3 + 1);
+      expect(nodes).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'Client', type: 'client' }), expect.objectContaining({ id: 'orders@db', type: 'database' })]));
+      // No two nodes overlap (radius 32), and every node is inside the drawing.
+      for (let i = 0; i < nodes.length; i++) for (let j = i + 1; j < nodes.length; j++) expect(Math.hypot(nodes[i].x - nodes[j].x, nodes[i].y - nodes[j].y)).toBeGreaterThan(70);
+      const box = await view.locator('#service-map').evaluate((svg) => { const v = (svg as unknown as SVGSVGElement).viewBox.baseVal; return { width: v.width, height: v.height }; });
+      for (const node of nodes) expect([node.id, node.x + 32 <= box.width && node.y + 70 <= box.height]).toEqual([node.id, true]);
+      expect(await view.locator('#service-map .edge').count()).toBe(31); // 30 + the client's
+      await expect(view.locator('#service-map .edge[data-from="s3"][data-to="orders@db"] text').innerHTML()).resolves.toContain('100% fault');
+      await expect(view.locator('#map-legend').innerText()).resolves.toContain('database or cache');
+      await view.screenshot({ path: `${ARTIFACTS}viewer-map-15-services.png`, fullPage: true });
+      // A database node opens the traces that call it; a service node the traces it is in.
+      await view.click('#service-map .node[data-node="orders@db"] circle');
+      await view.waitForFunction(() => location.hash.startsWith('#/traces?calls=') && document.querySelectorAll('#trace-list tbody tr').length === 1);
+      await expect(view.locator('.calls-filter').innerText()).resolves.toContain('orders@db');
+      await view.goto(`${map.viewerUrl}#/map`);
+      await view.waitForSelector('#service-map .node');
+      await view.click('#service-map .node[data-node="s14"] circle');
+      await view.waitForFunction(() => location.hash === '#/traces?service=s14');
+      // The time range is part of the URL; the traces of 30 s ago are in the last 5 minutes.
+      await view.goto(`${map.viewerUrl}#/map`);
+      await view.waitForSelector('#map-range');
+      await view.selectOption('#map-range', '300');
+      await view.waitForFunction(() => location.hash === '#/map?range=300');
+      await view.waitForSelector('#service-map .node');
+      await view.close();
+    } finally {
+      await map.stop();
+    }
+  });
+
   it('shows a loading state, then an error state when the API stops answering', async () => {
     const viewer = await browser.newPage();
     // Slow the API down to see the loading state.

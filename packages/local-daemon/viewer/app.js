@@ -1,6 +1,6 @@
 // The local X-Ray viewer: plain ES modules, no build step, no external assets.
 const app = document.getElementById('app');
-const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '' };
+const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '', calls: '' };
 const state = { filters: { ...EMPTY_FILTERS }, sort: { key: 'start', dir: 'desc' }, selected: null };
 
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -29,14 +29,14 @@ const loading = (what) => `<div class="panel loading" id="loading" aria-busy="tr
 function filtersFromHash() {
   const hash = location.hash || '#/traces';
   const q = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
-  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '' };
+  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '', calls: q.get('calls') ?? '' };
   const key = q.get('sort');
   state.sort = { key: SORTS[key] ? key : 'start', dir: q.get('dir') === 'asc' ? 'asc' : 'desc' };
 }
 
 function hashOf(f, sort) {
   const q = new URLSearchParams();
-  for (const k of ['service', 'status', 'annotation', 'range', 'q', 'min']) if (f[k]) q.set(k, f[k]);
+  for (const k of ['service', 'status', 'annotation', 'range', 'q', 'min', 'calls']) if (f[k]) q.set(k, f[k]);
   if (f.errors) q.set('errors', '1');
   if (sort.key !== 'start' || sort.dir !== 'desc') {
     q.set('sort', sort.key);
@@ -79,6 +79,7 @@ function traceQuery(f) {
   if (f.annotation) params.set('annotation', f.annotation);
   if (f.q) params.set('q', f.q);
   if (f.min) params.set('min', f.min);
+  if (f.calls) params.set('calls', f.calls);
   if (f.range) params.set('from', String(Date.now() / 1000 - Number(f.range)));
   return params;
 }
@@ -101,6 +102,7 @@ function traceForm(f) {
         <button type="button" id="reset">Reset</button>
       </form>
     </div>
+    ${f.calls ? `<p class="calls-filter">Traces that call <strong>${esc(f.calls)}</strong> <a href="#/traces" id="clear-calls">show all</a></p>` : ''}
     <div id="trace-results">${loading('traces')}</div>`;
 }
 
@@ -111,7 +113,7 @@ function mountTraceForm() {
     e.preventDefault();
     const fd = new FormData(form);
     const min = fd.get('min').trim().replace(/^responsetime\s*>=?\s*/i, '');
-    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', q: fd.get('q').trim(), min };
+    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', q: fd.get('q').trim(), min, calls: state.filters.calls };
     applyFilters();
   });
   document.getElementById('reset').addEventListener('click', () => {
@@ -377,68 +379,135 @@ function details(d) {
 }
 
 // ------------------------------------------------------------------ service map
+/** The map's time range from the URL (`#/map?range=900`). */
+function mapRange() {
+  const hash = location.hash;
+  const q = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
+  return q.get('range') ?? '';
+}
+
+/**
+ * A layered layout: columns by call depth from the nodes nothing calls (the client first), then, a few
+ * times over, each column ordered by the mean position of its neighbours (the barycenter heuristic),
+ * which keeps edges short and crossings few for the maps a team has (15 services, 30 edges).
+ */
+function layout(nodes, edges) {
+  const depth = new Map();
+  const incoming = new Set(edges.filter((e) => e.from !== e.to).map((e) => e.to));
+  const roots = nodes.filter((n) => !incoming.has(n.id));
+  const queue = (roots.length ? roots : [nodes[0]]).map((n) => [n.id, 0]);
+  while (queue.length) {
+    const [id, d] = queue.shift();
+    if (depth.has(id)) continue;
+    depth.set(id, d);
+    for (const e of edges) if (e.from === id && !depth.has(e.to)) queue.push([e.to, d + 1]);
+  }
+  for (const n of nodes) if (!depth.has(n.id)) depth.set(n.id, 0);
+  // What the services call (databases, caches, AWS, hosts) stands in one column on the right, as in the console.
+  let deepest = 0;
+  for (const n of nodes) if (n.type === 'service' || n.type === 'client') deepest = Math.max(deepest, depth.get(n.id));
+  for (const n of nodes) if (n.type !== 'service' && n.type !== 'client') depth.set(n.id, deepest + 1);
+  const columns = [];
+  for (const n of nodes) (columns[depth.get(n.id)] ??= []).push(n.id);
+  const cols = columns.filter(Boolean);
+  const index = new Map();
+  const reindex = () => cols.forEach((c) => c.forEach((id, i) => index.set(id, i)));
+  reindex();
+  const neighbours = new Map(nodes.map((n) => [n.id, []]));
+  for (const e of edges) {
+    neighbours.get(e.from)?.push(e.to);
+    neighbours.get(e.to)?.push(e.from);
+  }
+  for (let pass = 0; pass < 6; pass++) {
+    for (const col of pass % 2 ? [...cols].reverse() : cols) {
+      const centre = (id) => {
+        const ns = neighbours.get(id).filter((x) => index.has(x));
+        return ns.length ? ns.reduce((sum, x) => sum + index.get(x), 0) / ns.length : index.get(id);
+      };
+      col.sort((x, y) => centre(x) - centre(y));
+      reindex();
+    }
+  }
+  const colWidth = 250;
+  const rowHeight = 120;
+  let tallest = 1;
+  for (const c of cols) tallest = Math.max(tallest, c.length);
+  const pos = new Map();
+  cols.forEach((col, d) => {
+    const offset = ((tallest - col.length) * rowHeight) / 2;
+    col.forEach((id, i) => pos.set(id, { x: 100 + d * colWidth, y: 60 + offset + i * rowHeight }));
+  });
+  return { pos, width: Math.max(cols.length * colWidth + 40, 600), height: tallest * rowHeight + 40 };
+}
+
 async function renderMap() {
   if (!document.getElementById('service-map')) app.innerHTML = loading('the service map');
+  const range = mapRange();
   let map;
   try {
-    map = await api('/api/map');
+    map = await api(`/api/map${range ? `?from=${Date.now() / 1000 - Number(range)}` : ''}`);
   } catch (e) {
     if (location.hash.startsWith('#/map')) showError(e);
     return;
   }
   const { nodes, edges } = map;
   if (!location.hash.startsWith('#/map')) return;
+  const rangeSelect = `<label class="range">Time range <select id="map-range">${[['', 'all traces kept'], ['300', 'last 5 minutes'], ['900', 'last 15 minutes'], ['3600', 'last hour']]
+    .map(([v, l]) => `<option value="${v}" ${v === range ? 'selected' : ''}>${l}</option>`)
+    .join('')}</select></label>`;
   if (!nodes.length) {
-    app.innerHTML = '<h1>Service map</h1><div class="panel empty">No traces yet.</div>';
+    app.innerHTML = `<h1>Service map</h1>${rangeSelect}<div class="panel empty">No traces ${range ? 'in this time range' : 'yet'}.</div>`;
+    bindRange();
     return;
   }
-  // Columns by call depth, from the services nothing calls.
-  const depth = new Map();
-  const incoming = new Set(edges.map((e) => e.to));
-  const roots = nodes.filter((n) => !incoming.has(n.id));
-  const queue = (roots.length ? roots : [nodes[0]]).map((n) => [n.id, 0]);
-  while (queue.length) {
-    const [id, d] = queue.shift();
-    if (depth.has(id) && depth.get(id) >= d) continue;
-    depth.set(id, d);
-    if (d > nodes.length) continue;
-    for (const e of edges) if (e.from === id) queue.push([e.to, d + 1]);
-  }
-  for (const n of nodes) if (!depth.has(n.id)) depth.set(n.id, 0);
-  const columns = new Map();
-  for (const n of nodes) {
-    const d = depth.get(n.id);
-    columns.set(d, [...(columns.get(d) ?? []), n]);
-  }
-  const colWidth = 260;
-  const rowHeight = 130;
-  let tallest = 1;
-  for (const c of columns.values()) tallest = Math.max(tallest, c.length);
-  const height = tallest * rowHeight + 40;
-  const width = Math.max(columns.size * colWidth + 80, 600);
-  const pos = new Map();
-  for (const [d, list] of columns) list.forEach((n, i) => pos.set(n.id, { x: 110 + d * colWidth, y: 70 + i * rowHeight }));
+  const { pos, width, height } = layout(nodes, edges);
   const color = (n) => (n.errorRate > 0.5 ? 'var(--fault)' : n.errorRate > 0 ? 'var(--error)' : 'var(--ok)');
-  const fill = { service: '#e8f1fb', remote: '#f1ebfb', database: '#fdf3e3', aws: '#fff4e5' };
+  const fill = { client: '#eef0f2', service: '#e8f1fb', remote: '#f1ebfb', database: '#fdf3e3', aws: '#fff4e5' };
+  const pct = (x) => `${(x * 100).toFixed(0)}%`;
   app.innerHTML = `<h1>Service map <span class="muted">(${nodes.length} nodes, ${edges.length} edges)</span></h1>
-  <svg class="map" id="service-map" viewBox="0 0 ${width} ${height}" height="${height}">
+  <div class="map-tools">${rangeSelect}
+    <div class="legend" id="map-legend">
+      ${Object.entries({ client: 'client', service: 'traced service', database: 'database or cache', aws: 'AWS service', remote: 'other remote' }).map(([t, l]) => `<span><i style="background:${fill[t]}"></i>${l}</span>`).join('')}
+      <span><b style="border-color:var(--ok)"></b>no errors</span><span><b style="border-color:var(--error)"></b>some errors</span><span><b style="border-color:var(--fault)"></b>mostly errors</span>
+      <span class="muted">edges: requests \u00b7 mean latency \u00b7 errors (4xx, 429, 5xx) / faults (5xx)${edges.length > 12 ? ' (point at an edge to read it)' : ''}; click a node for its traces</span>
+    </div></div>
+  <svg class="map${edges.length > 12 ? ' dense' : ''}" id="service-map" viewBox="0 0 ${width} ${height}" height="${height}">
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#879596"/></marker></defs>
     ${edges.map((e) => {
       const a = pos.get(e.from); const b = pos.get(e.to);
-      if (!a || !b) return '';
+      if (!a || !b || e.from === e.to) return '';
       const dx = b.x - a.x; const dy = b.y - a.y; const len = Math.hypot(dx, dy) || 1;
       const x1 = a.x + (dx / len) * 34, y1 = a.y + (dy / len) * 34, x2 = b.x - (dx / len) * 36, y2 = b.y - (dy / len) * 36;
-      return `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}"><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" marker-end="url(#arrow)"/>
-        <text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 6}">${e.requests} req · ${e.meanMs.toFixed(1)} ms · ${(e.errorRate * 100).toFixed(0)}% err</text></g>`;
+      const stroke = e.faultRate > 0 ? 'var(--fault)' : e.errorRate > 0 ? 'var(--error)' : '#879596';
+      return `<g class="edge" data-from="${esc(e.from)}" data-to="${esc(e.to)}"><title>${esc(e.from)} \u2192 ${esc(e.to)}: ${esc(e.requests)} requests, ${esc(e.meanMs.toFixed(1))} ms mean, ${pct(e.errorRate)} errors, ${pct(e.faultRate)} faults</title><line x1="${x1}" y1="${y1}" x2="${x2}" y2="${y2}" stroke="${stroke}" marker-end="url(#arrow)"/>
+        <text x="${(x1 + x2) / 2}" y="${(y1 + y2) / 2 - 6}">${esc(e.requests)} req \u00b7 ${esc(e.meanMs.toFixed(1))} ms \u00b7 ${pct(e.errorRate)} err${e.faults ? ` \u00b7 ${pct(e.faultRate)} fault` : ''}</text></g>`;
     }).join('')}
     ${nodes.map((n) => {
       const p = pos.get(n.id);
-      return `<g class="node" data-node="${esc(n.id)}" data-type="${esc(n.type)}"><circle cx="${p.x}" cy="${p.y}" r="32" fill="${fill[n.type] ?? '#eee'}" stroke="${color(n)}"/>
+      return `<g class="node" data-node="${esc(n.id)}" data-type="${esc(n.type)}" tabindex="0" role="link"><circle cx="${p.x}" cy="${p.y}" r="32" fill="${fill[n.type] ?? '#eee'}" stroke="${color(n)}"/>
         <text x="${p.x}" y="${p.y + 50}">${esc(n.name)}</text>
         <text x="${p.x}" y="${p.y + 4}" class="muted">${n.type === 'service' ? '' : esc(n.type)}</text>
-        <text x="${p.x}" y="${p.y + 66}" fill="#5f6b7a">${n.requests} · ${n.meanMs.toFixed(1)} ms</text></g>`;
+        <text x="${p.x}" y="${p.y + 66}" fill="#5f6b7a">${esc(n.requests)} \u00b7 ${esc(n.meanMs.toFixed(1))} ms</text></g>`;
     }).join('')}
   </svg>`;
+  bindRange();
+  for (const g of app.querySelectorAll('#service-map .node')) {
+    const open = () => {
+      const type = g.dataset.type;
+      if (type === 'client') return;
+      const filter = type === 'service' ? `service=${encodeURIComponent(g.dataset.node)}` : `calls=${encodeURIComponent(g.dataset.node)}`;
+      location.hash = `#/traces?${filter}`;
+    };
+    g.addEventListener('click', open);
+    g.addEventListener('keydown', (e) => e.key === 'Enter' && open());
+  }
+}
+
+function bindRange() {
+  document.getElementById('map-range')?.addEventListener('change', (e) => {
+    const v = e.target.value;
+    location.hash = v ? `#/map?range=${v}` : '#/map';
+  });
 }
 
 // ------------------------------------------------------------------ rejected datagrams
