@@ -280,6 +280,8 @@ export interface TraceQuery {
   q?: string;
   /** Only traces at least this long (seconds), as the console's `responsetime > 0.5`. */
   minDuration?: number;
+  /** Only traces at most this long (seconds). */
+  maxDuration?: number;
   /** Only traces that call this remote node of the service map (a database, an AWS service, a host). */
   calls?: string;
   /** Epoch seconds. */
@@ -386,6 +388,7 @@ export class TraceStore {
       if (q.errors && !(s.fault || s.error || s.throttle)) continue;
       if (annKey !== undefined && (!(annKey in s.annotations) || (annValue !== undefined && String(s.annotations[annKey]) !== annValue))) continue;
       if (q.minDuration !== undefined && s.duration < q.minDuration) continue;
+      if (q.maxDuration !== undefined && s.duration > q.maxDuration) continue;
       if (search !== undefined && !s.id.toLowerCase().includes(search) && !(s.url ?? '').toLowerCase().includes(search) && !Object.values(s.annotations).some((v) => String(v).toLowerCase().includes(search))) continue;
       if (q.from !== undefined && s.start < q.from) continue;
       if (q.to !== undefined && s.start > q.to) continue;

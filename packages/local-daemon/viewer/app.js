@@ -1,7 +1,8 @@
 // The local X-Ray viewer: plain ES modules, no build step, no external assets.
 const app = document.getElementById('app');
-const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '', calls: '' };
-const state = { filters: { ...EMPTY_FILTERS }, sort: { key: 'start', dir: 'desc' }, selected: null };
+const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '', max: '', calls: '' };
+const LIMIT_STEP = 500;
+const state = { filters: { ...EMPTY_FILTERS }, sort: { key: 'start', dir: 'desc' }, selected: null, limit: LIMIT_STEP };
 
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const ms = (seconds) => (seconds * 1000 >= 100 ? (seconds * 1000).toFixed(0) : (seconds * 1000).toFixed(1)) + ' ms';
@@ -29,14 +30,14 @@ const loading = (what) => `<div class="panel loading" id="loading" aria-busy="tr
 function filtersFromHash() {
   const hash = location.hash || '#/traces';
   const q = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
-  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '', calls: q.get('calls') ?? '' };
+  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '', max: q.get('max') ?? '', calls: q.get('calls') ?? '' };
   const key = q.get('sort');
   state.sort = { key: SORTS[key] ? key : 'start', dir: q.get('dir') === 'asc' ? 'asc' : 'desc' };
 }
 
 function hashOf(f, sort) {
   const q = new URLSearchParams();
-  for (const k of ['service', 'status', 'annotation', 'range', 'q', 'min', 'calls']) if (f[k]) q.set(k, f[k]);
+  for (const k of ['service', 'status', 'annotation', 'range', 'q', 'min', 'max', 'calls']) if (f[k]) q.set(k, f[k]);
   if (f.errors) q.set('errors', '1');
   if (sort.key !== 'start' || sort.dir !== 'desc') {
     q.set('sort', sort.key);
@@ -80,6 +81,8 @@ function traceQuery(f) {
   if (f.q) params.set('q', f.q);
   if (f.min) params.set('min', f.min);
   if (f.calls) params.set('calls', f.calls);
+  if (f.max) params.set('max', f.max);
+  params.set('limit', String(state.limit));
   if (f.range) params.set('from', String(Date.now() / 1000 - Number(f.range)));
   return params;
 }
@@ -113,7 +116,7 @@ function mountTraceForm() {
     e.preventDefault();
     const fd = new FormData(form);
     const min = fd.get('min').trim().replace(/^responsetime\s*>=?\s*/i, '');
-    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', q: fd.get('q').trim(), min, calls: state.filters.calls };
+    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', q: fd.get('q').trim(), min, max: min === state.filters.min ? state.filters.max : '', calls: state.filters.calls };
     applyFilters();
   });
   document.getElementById('reset').addEventListener('click', () => {
@@ -157,25 +160,113 @@ async function renderTraces() {
     const y = by(b);
     return (x < y ? -1 : x > y ? 1 : 0) * (dir === 'asc' ? 1 : -1);
   });
-  const rows = sorted.map((t) => `
-    <tr data-trace="${esc(t.id)}">
-      <td>${time(t.start)}</td><td>${esc(t.service)}</td><td>${esc(t.method ?? '')}</td>
+  const results = document.getElementById('trace-results');
+  if (!sorted.length) {
+    results.innerHTML = `<div class="panel empty">${data.stats.traces ? 'No trace matches these filters.' : 'No traces yet. Point an SDK at this daemon and make a request.'}</div>`;
+    return;
+  }
+  let tbody = document.querySelector('#trace-list tbody');
+  const head = `${key}:${dir}`;
+  if (!tbody || tbody.dataset.sort !== head) {
+    results.innerHTML = `<div id="histogram"></div><table id="trace-list"><thead><tr>${[['start', 'Time'], ['service', 'Service'], ['method', 'Method'], ['url', 'URL'], ['status', 'Status'], ['duration', 'Duration']]
+      .map(([k, label]) => `<th data-sort="${k}" class="sortable${k === key ? ` sorted ${dir}` : ''}" aria-sort="${k === key ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}">${label}${k === key ? (dir === 'asc' ? ' \u25b2' : ' \u25bc') : ''}</th>`)
+      .join('')}<th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody data-sort="${head}"></tbody></table><div id="more"></div>`;
+    results.querySelector('table').insertAdjacentHTML('afterbegin', '<colgroup><col class="c-time"><col class="c-service"><col class="c-method"><col class="c-url"><col class="c-status"><col class="c-duration"><col class="c-flags"><col class="c-ann"><col class="c-id"></colgroup>');
+    tbody = results.querySelector('tbody');
+    tbody.addEventListener('click', (e) => {
+      const tr = e.target.closest('tr[data-trace]');
+      if (tr) location.hash = `#/trace/${encodeURIComponent(tr.dataset.trace)}`;
+    });
+    for (const th of results.querySelectorAll('th[data-sort]')) {
+      th.addEventListener('click', () => {
+        const k = th.dataset.sort;
+        state.sort = { key: k, dir: state.sort.key === k && state.sort.dir === 'desc' ? 'asc' : 'desc' };
+        applyFilters();
+      });
+    }
+  }
+  // Keyed, in place: a row is rebuilt only when what it shows changed, and moved only when out of place,
+  // so that live updates under load touch a few rows, not the whole list.
+  const existing = new Map();
+  for (const tr of tbody.children) existing.set(tr.dataset.trace, tr);
+  const wanted = new Set(sorted.map((t) => t.id));
+  for (const [id, tr] of existing) if (!wanted.has(id)) tr.remove();
+  // The rows to build, parsed in one go.
+  const htmls = sorted.map(rowHtml);
+  const build = [];
+  sorted.forEach((t, i) => {
+    const tr = existing.get(t.id);
+    if (!tr || tr.dataset.html !== htmls[i]) build.push(i);
+  });
+  const template = document.createElement('template');
+  template.innerHTML = build.map((i) => `<tr>${htmls[i]}</tr>`).join('');
+  const built = new Map();
+  [...template.content.children].forEach((tr, k) => {
+    const i = build[k];
+    tr.dataset.trace = sorted[i].id;
+    tr.dataset.html = htmls[i];
+    const since = tr.querySelector('.ago');
+    if (since) since.textContent = ago(sorted[i].start);
+    built.set(i, tr);
+  });
+  let cursor = tbody.firstElementChild;
+  sorted.forEach((t, i) => {
+    let tr = existing.get(t.id);
+    const fresh = built.get(i);
+    if (fresh) {
+      if (tr) {
+        if (tr === cursor) cursor = fresh;
+        tr.replaceWith(fresh);
+      }
+      tr = fresh;
+    }
+    if (tr !== cursor) tbody.insertBefore(tr, cursor);
+    else cursor = cursor.nextElementSibling;
+  });
+  document.getElementById('more').innerHTML =
+    data.traces.length >= state.limit ? `<button type="button" id="load-more">Load ${LIMIT_STEP} more</button> <span class="muted">${data.stats.traces - data.traces.length} more kept</span>` : '';
+  document.getElementById('load-more')?.addEventListener('click', () => {
+    state.limit += LIMIT_STEP;
+    renderTraces();
+  });
+  drawHistogram(data.traces);
+}
+
+// The relative times move on by themselves, without redrawing a row.
+setInterval(() => {
+  for (const el of document.querySelectorAll('#trace-list .ago')) el.textContent = ago(Number(el.dataset.start));
+}, 10_000);
+
+/** One row of the trace list; times both absolute (with the date on hover) and relative (filled in apart). */
+function rowHtml(t) {
+  return `<td title="${esc(isoTime(t.start))}">${time(t.start)} <span class="muted ago" data-start="${esc(t.start)}"></span></td><td>${esc(t.service)}</td><td>${esc(t.method ?? '')}</td>
       <td class="url" title="${esc(t.url)}">${esc(t.url ?? '')}</td><td>${esc(t.status ?? '')}</td>
       <td>${ms(t.duration)}</td><td>${flags(t)}${t.truncated ? `<span class="flag truncated" title="${esc(t.truncated)} documents not kept">truncated</span>` : ''}</td>
       <td class="ann">${esc(Object.entries(t.annotations).map(([k, v]) => `${k}=${v}`).join(' '))}</td>
-      <td class="muted">${esc(t.id)}</td>
-    </tr>`).join('');
-  const results = document.getElementById('trace-results');
-  results.innerHTML = data.traces.length
-    ? `<table id="trace-list"><thead><tr>${[['start', 'Time'], ['service', 'Service'], ['method', 'Method'], ['url', 'URL'], ['status', 'Status'], ['duration', 'Duration']]
-        .map(([k, label]) => `<th data-sort="${k}" class="sortable${k === key ? ` sorted ${dir}` : ''}" aria-sort="${k === key ? (dir === 'asc' ? 'ascending' : 'descending') : 'none'}">${label}${k === key ? (dir === 'asc' ? ' \u25b2' : ' \u25bc') : ''}</th>`)
-        .join('')}<th>Flags</th><th>Annotations</th><th>Trace id</th></tr></thead><tbody>${rows}</tbody></table>`
-    : `<div class="panel empty">${data.stats.traces ? 'No trace matches these filters.' : 'No traces yet. Point an SDK at this daemon and make a request.'}</div>`;
-  for (const tr of results.querySelectorAll('tr[data-trace]')) tr.addEventListener('click', () => (location.hash = `#/trace/${encodeURIComponent(tr.dataset.trace)}`));
-  for (const th of results.querySelectorAll('th[data-sort]')) {
-    th.addEventListener('click', () => {
-      const k = th.dataset.sort;
-      state.sort = { key: k, dir: state.sort.key === k && state.sort.dir === 'desc' ? 'asc' : 'desc' };
+      <td class="muted">${esc(t.id)}</td>`;
+}
+
+/** A histogram of the listed traces' durations; a bar sets the duration filter to its range. */
+function drawHistogram(traces) {
+  const el = document.getElementById('histogram');
+  if (!el || traces.length < 2) {
+    if (el) el.innerHTML = '';
+    return;
+  }
+  let max = 0;
+  for (const t of traces) max = Math.max(max, t.duration);
+  const bins = 24;
+  const width = Math.max(max, 1e-3) / bins;
+  const counts = new Array(bins).fill(0);
+  for (const t of traces) counts[Math.min(bins - 1, Math.floor(t.duration / width))]++;
+  let top = 1;
+  for (const c of counts) top = Math.max(top, c);
+  el.innerHTML = `<svg class="histogram" viewBox="0 0 ${bins * 20} 64" preserveAspectRatio="none" aria-label="durations of the listed traces">${counts
+    .map((c, i) => `<rect data-bin="${i}" data-from="${(i * width).toFixed(4)}" data-to="${((i + 1) * width).toFixed(4)}" x="${i * 20 + 1}" y="${60 - (c / top) * 56}" width="18" height="${Math.max((c / top) * 56, c ? 2 : 0) + 0.5}"><title>${c} traces, ${ms(i * width)} to ${ms((i + 1) * width)}</title></rect>`)
+    .join('')}</svg><div class="muted histogram-axis"><span>0</span><span>durations of the listed traces (click a bar to filter)</span><span>${ms(max)}</span></div>`;
+  for (const rect of el.querySelectorAll('rect')) {
+    rect.addEventListener('click', () => {
+      state.filters = { ...state.filters, min: rect.dataset.from, max: rect.dataset.to };
       applyFilters();
     });
   }
@@ -562,6 +653,7 @@ document.getElementById('clear')?.addEventListener('click', async () => {
 const live = document.getElementById('live');
 const events = new EventSource('/api/events');
 let pending = false;
+let lastDraw = 0;
 events.addEventListener('update', (e) => {
   const stats = JSON.parse(e.data);
   const badge = document.getElementById('rejected-count');
@@ -570,13 +662,20 @@ events.addEventListener('update', (e) => {
   const hash = location.hash || '#/traces';
   if (pending || hash.startsWith('#/trace/')) return;
   pending = true;
-  // Re-draw the list (below its filter form, which keeps what is being typed) or the map.
+  // Re-draw the list (below its filter form, which keeps what is being typed) or the map, at most every
+  // 400 ms however fast traces arrive, and in an idle moment of the page.
+  const wait = Math.max(150, lastDraw + 400 - performance.now());
   setTimeout(() => {
-    pending = false;
-    if (hash.startsWith('#/traces')) renderTraces();
-    else if (hash.startsWith('#/map')) renderMap();
-    else if (hash.startsWith('#/rejected')) renderRejected();
-  }, 150);
+    const draw = () => {
+      pending = false;
+      lastDraw = performance.now();
+      if (hash.startsWith('#/traces')) renderTraces();
+      else if (hash.startsWith('#/map')) renderMap();
+      else if (hash.startsWith('#/rejected')) renderRejected();
+    };
+    if (typeof requestIdleCallback === 'function') requestIdleCallback(draw, { timeout: 300 });
+    else draw();
+  }, wait);
 });
 events.addEventListener('open', () => live.classList.remove('off'));
 events.addEventListener('error', () => live.classList.add('off'));
