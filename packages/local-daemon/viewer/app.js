@@ -1,7 +1,8 @@
 // The local X-Ray viewer: plain ES modules, no build step, no external assets.
 const app = document.getElementById('app');
 const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '', max: '', calls: '' };
-const LIMIT_STEP = 500;
+/** Rows per page of the list (and per Load more): few enough that a live update under load stays short. */
+const LIMIT_STEP = 100;
 const state = { filters: { ...EMPTY_FILTERS }, sort: { key: 'start', dir: 'desc' }, selected: null, limit: LIMIT_STEP };
 
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -189,9 +190,7 @@ async function renderTraces() {
   // so that live updates under load touch a few rows, not the whole list.
   const existing = new Map();
   for (const tr of tbody.children) existing.set(tr.dataset.trace, tr);
-  const wanted = new Set(sorted.map((t) => t.id));
-  for (const [id, tr] of existing) if (!wanted.has(id)) tr.remove();
-  // The rows to build, parsed in one go.
+  // The rows to build, parsed in one go; the others are the very nodes already shown.
   const htmls = sorted.map(rowHtml);
   const build = [];
   sorted.forEach((t, i) => {
@@ -200,29 +199,19 @@ async function renderTraces() {
   });
   const template = document.createElement('template');
   template.innerHTML = build.map((i) => `<tr>${htmls[i]}</tr>`).join('');
-  const built = new Map();
+  const nodes = sorted.map((t) => existing.get(t.id));
   [...template.content.children].forEach((tr, k) => {
     const i = build[k];
     tr.dataset.trace = sorted[i].id;
     tr.dataset.html = htmls[i];
     const since = tr.querySelector('.ago');
     if (since) since.textContent = ago(sorted[i].start);
-    built.set(i, tr);
+    nodes[i] = tr;
   });
-  let cursor = tbody.firstElementChild;
-  sorted.forEach((t, i) => {
-    let tr = existing.get(t.id);
-    const fresh = built.get(i);
-    if (fresh) {
-      if (tr) {
-        if (tr === cursor) cursor = fresh;
-        tr.replaceWith(fresh);
-      }
-      tr = fresh;
-    }
-    if (tr !== cursor) tbody.insertBefore(tr, cursor);
-    else cursor = cursor.nextElementSibling;
-  });
+  // One DOM operation: unchanged rows stay the same nodes, in their new order.
+  let same = nodes.length === tbody.children.length;
+  for (let i = 0; same && i < nodes.length; i++) same = tbody.children[i] === nodes[i];
+  if (!same) tbody.replaceChildren(...nodes);
   document.getElementById('more').innerHTML =
     data.traces.length >= state.limit ? `<button type="button" id="load-more">Load ${LIMIT_STEP} more</button> <span class="muted">${data.stats.traces - data.traces.length} more kept</span>` : '';
   document.getElementById('load-more')?.addEventListener('click', () => {
@@ -560,9 +549,9 @@ async function renderMap() {
     <div class="legend" id="map-legend">
       ${Object.entries({ client: 'client', service: 'traced service', database: 'database or cache', aws: 'AWS service', remote: 'other remote' }).map(([t, l]) => `<span><i style="background:${fill[t]}"></i>${l}</span>`).join('')}
       <span><b style="border-color:var(--ok)"></b>no errors</span><span><b style="border-color:var(--error)"></b>some errors</span><span><b style="border-color:var(--fault)"></b>mostly errors</span>
-      <span class="muted">edges: requests \u00b7 mean latency \u00b7 errors (4xx, 429, 5xx) / faults (5xx)${edges.length > 12 ? ' (point at an edge to read it)' : ''}; click a node for its traces</span>
+      <span class="muted">edges: requests \u00b7 mean latency \u00b7 errors (4xx, 429, 5xx) / faults (5xx)${edges.length > 20 ? ' (point at an edge to read it)' : ''}; click a node for its traces</span>
     </div></div>
-  <svg class="map${edges.length > 12 ? ' dense' : ''}" id="service-map" viewBox="0 0 ${width} ${height}" height="${height}">
+  <svg class="map${edges.length > 20 ? ' dense' : ''}" id="service-map" viewBox="0 0 ${width} ${height}" height="${height}">
     <defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#879596"/></marker></defs>
     ${edges.map((e) => {
       const a = pos.get(e.from); const b = pos.get(e.to);
