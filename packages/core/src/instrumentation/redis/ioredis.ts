@@ -147,7 +147,7 @@ let enabled = false;
  */
 export const ioredisInstrumentation: Instrumentation = {
   name: 'ioredis',
-  covers: 'ioredis (Redis; commands, pipelines, multi) and what runs on it: @nestjs/cache-manager stores, BullMQ',
+  covers: 'ioredis (Redis; commands, pipelines, multi) and what runs on it',
   versions: 'ioredis 5.10+ (5.11 tested)',
   hook: 'channel (ioredis:command, ioredis:batch) + patch (Pipeline.prototype.exec)',
   enable() {

@@ -3,7 +3,7 @@ import { callContext } from '../remote-call.js';
 import { ChannelSubscription } from '../tracing-channel.js';
 import { beginBatch, beginCommand, recordCommandError, type RedisServer } from './redis-call.js';
 
-/** What `node-redis:command` passes (@redis/client 5.11+): the arguments with the name first, values masked. */
+/** What `node-redis:command` passes (@redis/client 6.3 tested): the arguments with the name first, values masked. */
 interface CommandMessage extends RedisServer {
   command?: unknown;
   args?: unknown;
@@ -45,14 +45,14 @@ const channels = [
 /**
  * Redis through `redis` / `@redis/client` (node-redis): every command a `remote` subsegment
  * `redis@<host>` with the command name and key count, from `node-redis:command`; pipelines and
- * transactions one subsegment from `node-redis:batch` (@redis/client 5.11+). Channels only: nothing
+ * transactions one subsegment from `node-redis:batch` (@redis/client 6.3 tested). Channels only: nothing
  * is patched, and nothing needs loading.
  * @internal
  */
 export const nodeRedisInstrumentation: Instrumentation = {
   name: 'redis',
-  covers: 'redis / @redis/client (node-redis; commands, pipelines, multi) and what runs on it: @keyv/redis under @nestjs/cache-manager',
-  versions: '@redis/client 5.11+ (redis 6.3 tested)',
+  covers: 'redis / @redis/client (node-redis; commands, pipelines, multi) and what runs on it',
+  versions: 'redis 6.3 / @redis/client 6.3 tested (versions that publish node-redis:* channels)',
   hook: 'channel (node-redis:command, node-redis:batch)',
   enable() {
     for (const channel of channels) channel.subscribe();
