@@ -367,6 +367,7 @@ export class LocalDaemon {
             service: q.get('service') || undefined,
             status: q.get('status') || undefined,
             errors: q.get('errors') === '1' || q.get('errors') === 'true',
+            flag: ((f) => (f === 'fault' || f === 'error' || f === 'throttle' ? f : undefined))(q.get('flag')),
             annotation: q.get('annotation') || undefined,
             q: q.get('q')?.slice(0, 200) || undefined,
             calls: q.get('calls')?.slice(0, 200) || undefined,

@@ -274,6 +274,8 @@ export interface TraceQuery {
   status?: string;
   /** Only traces with a fault, error or throttle. */
   errors?: boolean;
+  /** Only traces with this flag: `fault` (5xx), `error` (4xx) or `throttle` (429). */
+  flag?: 'fault' | 'error' | 'throttle';
   /** `key=value` of an annotation. */
   annotation?: string;
   /** Text found in the trace id, the URL or an annotation value (case-insensitive). */
@@ -386,6 +388,7 @@ export class TraceStore {
         if (/^[1-5]xx$/i.test(q.status) ? status[0] !== q.status[0] : status !== q.status) continue;
       }
       if (q.errors && !(s.fault || s.error || s.throttle)) continue;
+      if (q.flag !== undefined && !s[q.flag]) continue;
       if (annKey !== undefined && (!(annKey in s.annotations) || (annValue !== undefined && String(s.annotations[annKey]) !== annValue))) continue;
       if (q.minDuration !== undefined && s.duration < q.minDuration) continue;
       if (q.maxDuration !== undefined && s.duration > q.maxDuration) continue;

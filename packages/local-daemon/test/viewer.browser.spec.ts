@@ -137,6 +137,13 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
     await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 1);
     const shared = page.url();
     expect(shared).toContain('q=acme');
+    await page.fill('input[name=q]', '');
+    await page.selectOption('select[name=flag]', 'fault');
+    await page.click('button[type=submit]');
+    await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 1 && location.hash.includes('flag=fault'));
+    await expect(page.locator('#trace-list tbody').innerText()).resolves.toContain('fault');
+    await page.goBack();
+    await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 1 && location.hash.includes('q=acme'));
     // Back: the previous filters again.
     await page.goBack();
     await page.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 2);

@@ -1,6 +1,6 @@
 // The local X-Ray viewer: plain ES modules, no build step, no external assets.
 const app = document.getElementById('app');
-const EMPTY_FILTERS = { service: '', status: '', errors: false, annotation: '', range: '', q: '', min: '', max: '', calls: '' };
+const EMPTY_FILTERS = { service: '', status: '', errors: false, flag: '', annotation: '', range: '', q: '', min: '', max: '', calls: '' };
 /** Rows per page of the list (and per Load more): few enough that a live update under load stays short. */
 const LIMIT_STEP = 100;
 const state = { filters: { ...EMPTY_FILTERS }, sort: { key: 'start', dir: 'desc' }, selected: null, limit: LIMIT_STEP };
@@ -31,14 +31,14 @@ const loading = (what) => `<div class="panel loading" id="loading" aria-busy="tr
 function filtersFromHash() {
   const hash = location.hash || '#/traces';
   const q = new URLSearchParams(hash.includes('?') ? hash.slice(hash.indexOf('?') + 1) : '');
-  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '', max: q.get('max') ?? '', calls: q.get('calls') ?? '' };
+  state.filters = { service: q.get('service') ?? '', status: q.get('status') ?? '', errors: q.get('errors') === '1', flag: q.get('flag') ?? '', annotation: q.get('annotation') ?? '', range: q.get('range') ?? '', q: q.get('q') ?? '', min: q.get('min') ?? '', max: q.get('max') ?? '', calls: q.get('calls') ?? '' };
   const key = q.get('sort');
   state.sort = { key: SORTS[key] ? key : 'start', dir: q.get('dir') === 'asc' ? 'asc' : 'desc' };
 }
 
 function hashOf(f, sort) {
   const q = new URLSearchParams();
-  for (const k of ['service', 'status', 'annotation', 'range', 'q', 'min', 'max', 'calls']) if (f[k]) q.set(k, f[k]);
+  for (const k of ['service', 'status', 'flag', 'annotation', 'range', 'q', 'min', 'max', 'calls']) if (f[k]) q.set(k, f[k]);
   if (f.errors) q.set('errors', '1');
   if (sort.key !== 'start' || sort.dir !== 'desc') {
     q.set('sort', sort.key);
@@ -78,6 +78,7 @@ function traceQuery(f) {
   if (f.service) params.set('service', f.service);
   if (f.status) params.set('status', f.status);
   if (f.errors) params.set('errors', '1');
+  if (f.flag) params.set('flag', f.flag);
   if (f.annotation) params.set('annotation', f.annotation);
   if (f.q) params.set('q', f.q);
   if (f.min) params.set('min', f.min);
@@ -101,6 +102,7 @@ function traceForm(f) {
         <label>Time range<select name="range">
           ${[['', 'all'], ['300', 'last 5 minutes'], ['900', 'last 15 minutes'], ['3600', 'last hour']].map(([v, l]) => `<option value="${v}" ${v === f.range ? 'selected' : ''}>${l}</option>`).join('')}
         </select></label>
+        <label>Flag<select name="flag">${[['', 'any'], ['fault', 'faults (5xx)'], ['error', 'errors (4xx)'], ['throttle', 'throttled (429)']].map(([v, l]) => `<option value="${v}" ${v === f.flag ? 'selected' : ''}>${l}</option>`).join('')}</select></label>
         <label><span>&nbsp;</span><span><input type="checkbox" name="errors" ${f.errors ? 'checked' : ''}> errors only</span></label>
         <button class="primary" type="submit">Filter</button>
         <button type="button" id="reset">Reset</button>
@@ -117,12 +119,12 @@ function mountTraceForm() {
     e.preventDefault();
     const fd = new FormData(form);
     const min = fd.get('min').trim().replace(/^responsetime\s*>=?\s*/i, '');
-    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', q: fd.get('q').trim(), min, max: min === state.filters.min ? state.filters.max : '', calls: state.filters.calls };
+    state.filters = { service: fd.get('service'), status: fd.get('status').trim(), annotation: fd.get('annotation').trim(), range: fd.get('range'), errors: fd.get('errors') === 'on', flag: fd.get('flag'), q: fd.get('q').trim(), min, max: min === state.filters.min ? state.filters.max : '', calls: state.filters.calls };
     applyFilters();
   });
   document.getElementById('reset').addEventListener('click', () => {
     state.filters = { ...EMPTY_FILTERS };
-    for (const name of ['service', 'status', 'annotation', 'range', 'q', 'min']) form.elements[name].value = '';
+    for (const name of ['service', 'status', 'flag', 'annotation', 'range', 'q', 'min']) form.elements[name].value = '';
     form.elements.errors.checked = false;
     applyFilters();
   });

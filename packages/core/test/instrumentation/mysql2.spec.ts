@@ -5,21 +5,10 @@ import mysqlPromise from 'mysql2/promise';
 import { diag } from '../../src/diag.js';
 import { InMemoryEmitter, Recorder } from '../../src/index.js';
 import { validateSegmentDocument } from '../support/conformance.js';
+import { subsegmentsOf } from '../support/documents.js';
 import { externalService, leakedValues } from '../support/services.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function subsegmentsOf(docs: readonly Doc[]): (Doc & { parentId: string })[] {
-  const out: (Doc & { parentId: string })[] = [];
-  const walk = (entity: Doc): void => {
-    for (const sub of (entity.subsegments as Doc[] | undefined) ?? []) {
-      out.push({ ...sub, parentId: entity.id });
-      walk(sub);
-    }
-  };
-  for (const doc of docs) walk(doc);
-  return out;
-}
 
 const SECRETS = ['s3cret-value-4711', 'hunter2-password', 'bob@example.org', 'x-named-9931'];
 const service = await externalService('MariaDB/MySQL', 'MYSQL', 3306);

@@ -8,22 +8,10 @@ import { diag } from '../../src/diag.js';
 import { InMemoryEmitter, Recorder } from '../../src/index.js';
 import { instrumentations } from '../../src/instrumentation/registry.js';
 import { validateSegmentDocument } from '../support/conformance.js';
+import { subsegmentsOf } from '../support/documents.js';
 import { leakedValues, startPostgres, type TestPostgres } from '../support/services.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-/** Every subsegment of the documents, depth first, with the id of its parent. */
-function subsegmentsOf(docs: readonly Doc[]): (Doc & { parentId: string })[] {
-  const out: (Doc & { parentId: string })[] = [];
-  const walk = (entity: Doc): void => {
-    for (const sub of (entity.subsegments as Doc[] | undefined) ?? []) {
-      out.push({ ...sub, parentId: entity.id });
-      walk(sub);
-    }
-  };
-  for (const doc of docs) walk(doc);
-  return out;
-}
 
 /** Parameter values the tests pass; none may appear in any document. */
 const SECRETS = ['s3cret-value-4711', 'hunter2-password', 'not-a-number-0815', 'alice@example.org'];

@@ -8,23 +8,12 @@ import pg from 'pg';
 import { diag } from '../../src/diag.js';
 import { InMemoryEmitter, Recorder } from '../../src/index.js';
 import { validateSegmentDocument } from '../support/conformance.js';
+import { subsegmentsOf } from '../support/documents.js';
 import { leakedValues, startPostgres, type TestPostgres } from '../support/services.js';
 // @ts-expect-error a plain .mjs script of the repository, without type declarations
 import { generatePrismaClient } from '../../../../scripts/prisma-generate.mjs';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function subsegmentsOf(docs: readonly Doc[]): (Doc & { parentId: string })[] {
-  const out: (Doc & { parentId: string })[] = [];
-  const walk = (entity: Doc): void => {
-    for (const sub of (entity.subsegments as Doc[] | undefined) ?? []) {
-      out.push({ ...sub, parentId: entity.id });
-      walk(sub);
-    }
-  };
-  for (const doc of docs) walk(doc);
-  return out;
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SECRETS = ['carol@example.org', 'Carol Secret-Name', 'dave@example.org'];

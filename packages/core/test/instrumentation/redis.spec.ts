@@ -6,21 +6,10 @@ import { diag } from '../../src/diag.js';
 import { InMemoryEmitter, Recorder } from '../../src/index.js';
 import { keyCount } from '../../src/instrumentation/redis/redis-call.js';
 import { validateSegmentDocument } from '../support/conformance.js';
+import { subsegmentsOf } from '../support/documents.js';
 import { externalService, leakedValues } from '../support/services.js';
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-function subsegmentsOf(docs: readonly Doc[]): (Doc & { parentId: string })[] {
-  const out: (Doc & { parentId: string })[] = [];
-  const walk = (entity: Doc): void => {
-    for (const sub of (entity.subsegments as Doc[] | undefined) ?? []) {
-      out.push({ ...sub, parentId: entity.id });
-      walk(sub);
-    }
-  };
-  for (const doc of docs) walk(doc);
-  return out;
-}
 
 /** Keys and values the tests write: none may appear in a document. */
 const KEY = `xrayjs:user:alice@example.org:${process.pid}`;

@@ -4,6 +4,7 @@ import type { Subsegment } from '../../model/subsegment.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { loadOptional, patchMethod, type MethodPatch } from '../method-patch.js';
 import { callContext } from '../remote-call.js';
+import { whenSettled } from '../settle.js';
 import { ChannelSubscription } from '../tracing-channel.js';
 import { beginBatch, beginCommand, isBatch, recordCommandError, type RedisServer } from './redis-call.js';
 
@@ -94,27 +95,17 @@ function wrapExec(original: Method): Method {
       sub.close();
       throw error;
     }
-    const then = (result as { then?: unknown } | undefined)?.then;
-    if (typeof then !== 'function') {
-      sub.close();
-      return result;
-    }
     // The application gets exec's own promise; the subsegment closes on a branch of it.
-    (then as (ok: (v: unknown) => void, fail: (e: unknown) => void) => unknown).call(
-      result,
-      (replies: unknown) => {
+    const settled = whenSettled(result, (error, replies) => {
+      if (error !== undefined) recordCommandError(sub, error);
+      else if (Array.isArray(replies)) {
         // A pipeline resolves with [error, reply] pairs: a failed command is a fault of the batch.
-        if (Array.isArray(replies)) {
-          const failed = replies.find((r) => Array.isArray(r) && r[0] !== null && r[0] !== undefined) as unknown[] | undefined;
-          if (failed !== undefined) recordCommandError(sub, failed[0]);
-        }
-        sub.close();
-      },
-      (error: unknown) => {
-        recordCommandError(sub, error);
-        sub.close();
-      },
-    );
+        const failed = replies.find((r) => Array.isArray(r) && r[0] !== null && r[0] !== undefined) as unknown[] | undefined;
+        if (failed !== undefined) recordCommandError(sub, failed[0]);
+      }
+      sub.close();
+    });
+    if (!settled) sub.close();
     return result;
   };
 }

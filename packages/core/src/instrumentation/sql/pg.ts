@@ -6,6 +6,7 @@ import { Subsegment } from '../../model/subsegment.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { loadOptional, ownerOf, packageVersion, patchMethod, type MethodPatch } from '../method-patch.js';
 import { callContext, type CallContext } from '../remote-call.js';
+import { whenSettled } from '../settle.js';
 import { beginConnect, beginQuery, recordQueryError, sqlTarget, type SqlTarget } from './sql-call.js';
 
 /** What xrayjs reads of a `pg.Client`. */
@@ -136,19 +137,8 @@ function runQuery(client: unknown, original: Method, args: unknown[], config: Qu
     finish(error);
     throw error;
   }
-  const then = (result as { then?: unknown } | undefined)?.then;
-  if (typeof then !== 'function') return result;
-  return (then as (ok: (v: unknown) => unknown, fail: (e: unknown) => never) => unknown).call(
-    result,
-    (value: unknown) => {
-      finish(undefined);
-      return value;
-    },
-    (error: unknown) => {
-      finish(error);
-      throw error;
-    },
-  );
+  whenSettled(result, finish);
+  return result;
 }
 
 /**
@@ -228,19 +218,8 @@ function traceOpening(context: CallContext, self: unknown, original: Method, arg
     finish(error);
     throw error;
   }
-  const then = (result as { then?: unknown } | undefined)?.then;
-  if (typeof then !== 'function') return result;
-  return (then as (ok: (v: unknown) => unknown, fail: (e: unknown) => never) => unknown).call(
-    result,
-    (value: unknown) => {
-      finish(undefined);
-      return value;
-    },
-    (error: unknown) => {
-      finish(error);
-      throw error;
-    },
-  );
+  whenSettled(result, finish);
+  return result;
 }
 
 let patches: MethodPatch[] = [];

@@ -3,6 +3,7 @@ import { describeValue, diag } from '../../diag.js';
 import { Subsegment } from '../../model/subsegment.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { callContext } from '../remote-call.js';
+import { whenSettled } from '../settle.js';
 
 /** The options Prisma's client passes for a span it would open (`@prisma/client` 5 to 7). */
 interface SpanOptions {
@@ -66,19 +67,11 @@ function runOperation<R>(options: unknown, fn: (...args: unknown[]) => R, next: 
     sub.close();
     throw error;
   }
-  const then = (result as { then?: unknown } | undefined)?.then;
-  if (typeof then !== 'function') {
+  const settled = whenSettled(result, (error) => {
+    if (error !== undefined) sub.addError(error);
     sub.close();
-    return result;
-  }
-  (then as (ok: () => void, fail: (e: unknown) => void) => unknown).call(
-    result,
-    () => sub.close(),
-    (error: unknown) => {
-      sub.addError(error);
-      sub.close();
-    },
-  );
+  });
+  if (!settled) sub.close();
   return result;
 }
 
