@@ -1,9 +1,10 @@
-import { traceContext, type TraceEntity } from '../../context/trace-context.js';
+import { traceContext } from '../../context/trace-context.js';
 import { describeValue, diag } from '../../diag.js';
 import { Subsegment } from '../../model/subsegment.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { loadOptional, ownerOf, packageVersion, patchMethod, type MethodPatch } from '../method-patch.js';
 import { callContext } from '../remote-call.js';
+import { callbackInCaller, type NodeCallback } from '../settle.js';
 import { ChannelSubscription } from '../tracing-channel.js';
 import { beginConnect, beginQuery, recordQueryError, sqlTarget, type SqlTarget } from './sql-call.js';
 
@@ -36,7 +37,7 @@ interface Mysql2Pool {
   _freeConnections?: { length?: number };
 }
 
-type Callback = (error: unknown, ...rest: unknown[]) => unknown;
+type Callback = NodeCallback;
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
@@ -141,13 +142,6 @@ function wrapStatement(original: Method): Method {
   };
 }
 
-function inCaller(entity: TraceEntity | undefined, callback: Callback, before: (error: unknown) => void): Callback {
-  return function (this: unknown, error: unknown, ...rest: unknown[]) {
-    before(error);
-    return traceContext.run(entity, () => callback.call(this, error, ...rest));
-  };
-}
-
 /**
  * Taking a connection from a pool: a `local` subsegment `mysql2.pool.connect` when the pool has no free
  * connection (it opens one, whose handshake nests under it, or queues the caller). A free connection
@@ -169,7 +163,7 @@ function wrapGetConnection(original: Method): Method {
       }
     }
     let closed = false;
-    args[0] = inCaller(context.parent, callback as Callback, (error) => {
+    args[0] = callbackInCaller(context.parent, callback as Callback, (error) => {
       if (sub === undefined || closed) return;
       closed = true;
       if (error !== null && error !== undefined) recordQueryError(sub, error, undefined);

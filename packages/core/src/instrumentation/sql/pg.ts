@@ -1,12 +1,11 @@
 import type { EventEmitter } from 'node:events';
 
-import { traceContext, type TraceEntity } from '../../context/trace-context.js';
 import { describeValue, diag } from '../../diag.js';
 import { Subsegment } from '../../model/subsegment.js';
 import type { Instrumentation } from '../instrumentation.js';
 import { loadOptional, ownerOf, packageVersion, patchMethod, type MethodPatch } from '../method-patch.js';
 import { callContext, type CallContext } from '../remote-call.js';
-import { whenSettled } from '../settle.js';
+import { callbackInCaller, type NodeCallback, whenSettled } from '../settle.js';
 import { beginConnect, beginQuery, recordQueryError, sqlTarget, type SqlTarget } from './sql-call.js';
 
 /** What xrayjs reads of a `pg.Client`. */
@@ -36,7 +35,7 @@ interface QueryConfig {
   handleReadyForQuery?: (connection: unknown) => unknown;
 }
 
-type Callback = (error: unknown, ...rest: unknown[]) => unknown;
+type Callback = NodeCallback;
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 const facts = new WeakMap<object, { version?: string; target?: SqlTarget }>();
@@ -71,14 +70,6 @@ function watchServerVersion(client: PgClient): void {
     known.version = message.parameterValue;
     known.target = undefined;
   });
-}
-
-/** Calls `callback` in `entity` (the caller's trace), whichever socket event the driver calls it from. */
-function inCaller(entity: TraceEntity, callback: Callback, before: (error: unknown) => void): Callback {
-  return function (this: unknown, error: unknown, ...rest: unknown[]) {
-    before(error);
-    return traceContext.run(entity, () => callback.call(this, error, ...rest));
-  };
 }
 
 function queryText(config: QueryConfig | string): string | undefined {
@@ -120,14 +111,14 @@ function runQuery(client: unknown, original: Method, args: unknown[], config: Qu
   } else {
     const at = typeof args[1] === 'function' ? 1 : typeof args[2] === 'function' ? 2 : -1;
     if (at !== -1) {
-      args[at] = inCaller(context.parent, args[at] as Callback, finish);
+      args[at] = callbackInCaller(context.parent, args[at] as Callback, finish);
     } else if (typeof config === 'object' && typeof config.callback === 'function') {
       if (Object.getPrototypeOf(config) !== Object.prototype) {
         // A config of some class with a callback of its own: copying it could lose what it carries.
         finish(undefined);
         return original.apply(client, args);
       }
-      args[0] = { ...config, callback: inCaller(context.parent, config.callback as Callback, finish) };
+      args[0] = { ...config, callback: callbackInCaller(context.parent, config.callback as Callback, finish) };
     }
   }
   let result: unknown;
@@ -187,7 +178,7 @@ function wrapPoolConnect(original: Method): Method {
     if (context === undefined) return original.apply(this, args);
     const idle = (this as PgPool).idleCount;
     if (!context.sampled || (typeof idle === 'number' && idle > 0)) {
-      if (typeof args[0] === 'function') args[0] = inCaller(context.parent, args[0] as Callback, () => undefined);
+      if (typeof args[0] === 'function') args[0] = callbackInCaller(context.parent, args[0] as Callback, () => undefined);
       return original.apply(this, args);
     }
     return traceOpening(context, this, original, args, () => new Subsegment('pg.pool.connect', context.parent));
@@ -210,7 +201,7 @@ function traceOpening(context: CallContext, self: unknown, original: Method, arg
     if (error !== null && error !== undefined) recordQueryError(sub, error, undefined);
     sub.close();
   };
-  if (typeof args[0] === 'function') args[0] = inCaller(context.parent, args[0] as Callback, finish);
+  if (typeof args[0] === 'function') args[0] = callbackInCaller(context.parent, args[0] as Callback, finish);
   let result: unknown;
   try {
     result = sub.segment.recorder!.runWith(sub, () => original.apply(self, args));
