@@ -1,1 +1,2 @@
-module.exports = require('../../jest.preset.cjs').jestProject('core', __dirname);
+const base = require('../../jest.preset.cjs').jestProject('core', __dirname);
+module.exports = { ...base, setupFiles: ['<rootDir>/test/support/local-sampling.cjs'] };

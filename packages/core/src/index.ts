@@ -58,6 +58,9 @@ export {
 } from './sampling/local-sampler.js';
 export type { LocalSamplerOptions, LocalSamplingRule, LocalSamplingRules } from './sampling/local-sampler.js';
 export type { Sampler, SamplingRequest } from './sampling/sampler.js';
+export { CentralizedSampler } from './sampling/centralized/centralized-sampler.js';
+export type { CentralizedSamplerOptions, CentralizedSamplerStats, SamplerTimers } from './sampling/centralized/centralized-sampler.js';
+export type { SamplingRuleState } from './sampling/centralized/sampling-rule.js';
 export type { SegmentEmitter, EmitterStats } from './emitting/segment-emitter.js';
 export { InMemoryEmitter } from './emitting/in-memory-emitter.js';
 export { UdpEmitter, DAEMON_HEADER, MAX_DATAGRAM_BYTES, MAX_DOCUMENT_BYTES } from './emitting/udp-emitter.js';

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 
 import { AddressInUseError, LocalDaemon } from './daemon.js';
 import { PACKAGE_ROOT } from './package-root.js';
+import { InvalidRulesFileError } from './sampling-api.js';
 
 const HELP = `xray-local: a local stand-in for the AWS X-Ray daemon, with a trace viewer.
 
@@ -16,6 +17,10 @@ const HELP = `xray-local: a local stand-in for the AWS X-Ray daemon, with a trac
       --max-mb <n>        megabytes of documents kept in memory (default 64); the oldest traces go first
       --max-docs <n>      documents kept per trace (default 10000); the rest are counted as truncated
       --allow-host <name> a host name the viewer answers besides localhost and 127.0.0.1 (repeatable)
+      --sampling-rules <path>
+                          centralized sampling rules to serve: the output of
+                          "aws xray get-sampling-rules" or an array of rules; re-read when
+                          it changes (default: the Default rule, 1/s then 5 %)
   -f, --file <path>       also write traces to this file (JSON lines) and load it at start
   -v, --version           print the version
   -h, --help              print this help
@@ -45,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
         'max-mb': { type: 'string' },
         'max-docs': { type: 'string' },
         'allow-host': { type: 'string', multiple: true },
+        'sampling-rules': { type: 'string' },
         file: { type: 'string', short: 'f' },
         version: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
@@ -77,10 +83,11 @@ async function main(argv: string[]): Promise<void> {
       maxDocumentsPerTrace,
       allowedHosts: values['allow-host'] as string[] | undefined,
       file: values.file as string | undefined,
+      samplingRulesFile: values['sampling-rules'] as string | undefined,
     });
   } catch (e) {
     // A bad address or a port in use: the message says what to change.
-    if (e instanceof AddressInUseError || /invalid daemon address/.test((e as Error).message)) throw new UsageError((e as Error).message);
+    if (e instanceof AddressInUseError || e instanceof InvalidRulesFileError || /invalid daemon address/.test((e as Error).message)) throw new UsageError((e as Error).message);
     throw e;
   }
   process.stdout.write(`X-Ray local daemon: UDP ${daemon.udpAddress}, sampling API http://${daemon.tcpAddress}\nTrace viewer: ${daemon.viewerUrl}\n`);

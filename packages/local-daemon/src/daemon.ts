@@ -7,7 +7,7 @@ import { parseDaemonAddress } from '@xrayjs/core';
 
 import { PACKAGE_ROOT } from './package-root.js';
 import { parseDatagram, type Rejection, type SegmentDocument } from './protocol.js';
-import { getSamplingRules, getSamplingTargets, isInvalidRequest, type DefaultRule } from './sampling-api.js';
+import { isInvalidRequest, SamplingApi, type DefaultRule, type SamplingApiOptions } from './sampling-api.js';
 import { buildServiceMap } from './service-map.js';
 import { DEFAULT_LIMITS, TraceStore, type TraceQuery, type TraceSummary } from './trace-store.js';
 
@@ -39,6 +39,13 @@ export interface LocalDaemonOptions {
   file?: string;
   /** The default sampling rule handed to SDKs. @default { fixedRate: 0.05, reservoirSize: 1 } */
   samplingRule?: Partial<DefaultRule>;
+  /**
+   * A file of centralized sampling rules to serve (the output of `aws xray get-sampling-rules`, or an
+   * array of rules); re-read when it changes. Without it the daemon serves the `Default` rule only.
+   */
+  samplingRulesFile?: string;
+  /** Timings and paging of the sampling API (tests). */
+  sampling?: Omit<SamplingApiOptions, 'rulesFile' | 'defaultRule'>;
 }
 
 /** Counters of the daemon. */
@@ -73,7 +80,7 @@ const TRACE_ID_IN_URL = /^[\x21-\x7e]{1,128}$/;
 
 /**
  * A local stand-in for the AWS X-Ray daemon: it reads segment documents over UDP exactly as the
- * daemon does, answers the sampling API on TCP with the default rule, assembles traces in memory
+ * daemon does, answers the sampling API on TCP (the rules of a file, or the default rule), assembles traces in memory
  * (bounded) and serves a viewer and a JSON API. Start it in-process for tests, or with `xray-local`.
  *
  * @example const daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
@@ -82,7 +89,8 @@ export class LocalDaemon {
   readonly store: TraceStore;
   readonly rejections: Rejection[] = [];
   private readonly counters = { datagrams: 0, accepted: 0, rejected: 0, samplingRuleRequests: 0, samplingTargetRequests: 0 };
-  private readonly rule: DefaultRule;
+  /** The sampling API: the rules served, and each rule's reservoir split between its clients. */
+  readonly samplingApi: SamplingApi;
   private udp!: Socket;
   private tcp: Server | undefined;
   private viewer: Server | undefined;
@@ -96,7 +104,7 @@ export class LocalDaemon {
       maxBytes: options.maxBytes ?? DEFAULT_LIMITS.maxBytes,
       maxDocumentsPerTrace: options.maxDocumentsPerTrace ?? DEFAULT_LIMITS.maxDocumentsPerTrace,
     });
-    this.rule = { fixedRate: options.samplingRule?.fixedRate ?? 0.05, reservoirSize: options.samplingRule?.reservoirSize ?? 1 };
+    this.samplingApi = new SamplingApi({ ...options.sampling, rulesFile: options.samplingRulesFile, defaultRule: options.samplingRule });
   }
 
   /** Starts the UDP listener, the sampling API and the viewer. */
@@ -313,10 +321,12 @@ export class LocalDaemon {
       }
       if (req.url === '/GetSamplingRules') {
         this.counters.samplingRuleRequests++;
-        return send(200, getSamplingRules(this.rule, body));
+        return send(200, this.samplingApi.getSamplingRules(body));
       }
       this.counters.samplingTargetRequests++;
-      return send(200, getSamplingTargets(this.rule, body, Math.floor(Date.now() / 1000)));
+      const answer = this.samplingApi.getSamplingTargets(body);
+      this.notify();
+      return send(200, answer);
     } catch (e) {
       if (isInvalidRequest(e)) return send(400, { __type: 'InvalidRequestException', message: e.message });
       return send(500, { message: String(e) });
@@ -396,6 +406,9 @@ export class LocalDaemon {
       if (url.pathname === '/api/map') {
         const from = Number(url.searchParams.get('from'));
         return json(this.serviceMap(url.searchParams.get('from') && Number.isFinite(from) ? from : undefined));
+      }
+      if (url.pathname === '/api/sampling') {
+        return json({ rules: this.samplingApi.report(), problem: this.samplingApi.fileProblem, stats: this.stats() });
       }
       if (url.pathname === '/api/stats') return json({ stats: this.stats(), rejections: this.rejections.slice(-50).reverse() });
       if (url.pathname === '/api/clear') {

@@ -6,3 +6,5 @@ export { Trace, TraceStore } from './trace-store.js';
 export type { SegmentNode, SubsegmentNode, TraceQuery, TraceSummary } from './trace-store.js';
 export { buildServiceMap } from './service-map.js';
 export type { MapEdge, MapNode } from './service-map.js';
+export { InvalidRulesFileError, parseRulesDocument, parseRulesFile, SamplingApi } from './sampling-api.js';
+export type { ClientShare, DefaultRule, RuleReport, SamplingApiOptions, SamplingRuleJson } from './sampling-api.js';

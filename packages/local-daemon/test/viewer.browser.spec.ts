@@ -98,6 +98,28 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
     await expect(page.locator('#details').innerText()).resolves.toContain('<img src=x');
   });
 
+  it('shows the sampling rules with each client\u2019s share of the reservoir, hostile patterns as text', async () => {
+    const hostile = XSS.slice(0, 60);
+    daemon.samplingApi.setRules([
+      { RuleName: 'orders', Priority: 5, FixedRate: 0.5, ReservoirSize: 3, ServiceName: 'shop', ServiceType: '*', Host: '*', HTTPMethod: 'GET', URLPath: hostile, ResourceARN: '*', Version: 1, Attributes: { tenant: hostile.slice(0, 32) } },
+    ]);
+    const stats = (clientId: string) => ({ SamplingStatisticsDocuments: [{ RuleName: 'orders', ClientID: clientId, Timestamp: Date.now() / 1000, RequestCount: 10, SampledCount: 4, BorrowCount: 1 }] });
+    for (const id of ['a'.repeat(24), 'b'.repeat(24)]) daemon.samplingApi.getSamplingTargets(stats(id));
+    await page.goto(`${daemon.viewerUrl}#/sampling`);
+    await page.waitForSelector('#sampling-rules tr[data-rule="orders"]');
+    await new Promise((r) => setTimeout(r, 200));
+    const row = await page.locator('#sampling-rules tr[data-rule="orders"]').innerText();
+    expect(row).toContain('3/s then 50 %');
+    // Quotas are handed out at each report: the first client alone got all 3, the second one (with two active) 1.
+    expect(row).toContain(`${'a'.repeat(24)} quota 3/s`);
+    expect(row).toContain(`${'b'.repeat(24)} quota 1/s`);
+    expect(row).toContain('<img src=x');
+    expect(await page.locator('#sampling-rules tr[data-rule="Default"]').count()).toBe(1);
+    const injected = await page.evaluate(() => ({ xss: (window as { __xss?: number }).__xss, imgs: document.querySelectorAll('main img, main script, [onerror], [onload]').length }));
+    expect(injected).toEqual({ xss: undefined, imgs: 0 });
+    await page.screenshot({ path: `${ARTIFACTS}viewer-sampling.png` });
+  });
+
   it('keeps the traces when another site posts a form, a text/plain body or a no-cors fetch to clear them', async () => {
     const other = await browser.newPage();
     await other.goto(attackerUrl);

@@ -609,6 +609,46 @@ async function renderRejected() {
       : '<div class="panel empty">Every datagram so far was accepted.</div>'}`;
 }
 
+// ------------------------------------------------------------------ centralized sampling
+const pct = (x) => `${(x * 100).toFixed(x * 100 < 10 && x > 0 ? 1 : 0)} %`;
+/** A rule's match fields that are not `*`, for the table. */
+function ruleMatch(r) {
+  const parts = [['service', r.ServiceName], ['type', r.ServiceType], ['host', r.Host], ['method', r.HTTPMethod], ['path', r.URLPath], ['resource', r.ResourceARN]]
+    .filter(([, v]) => v !== '*')
+    .map(([k, v]) => `${k} <code>${esc(v)}</code>`);
+  for (const [k, v] of Object.entries(r.Attributes ?? {})) parts.push(`attribute ${esc(k)} <code>${esc(v)}</code>`);
+  return parts.length ? parts.join(', ') : '<span class="muted">every request</span>';
+}
+
+async function renderSampling() {
+  if (!document.getElementById('sampling-rules')) app.innerHTML = loading('the sampling rules');
+  let answer;
+  try {
+    answer = await api('/api/sampling');
+  } catch (e) {
+    if (location.hash.startsWith('#/sampling')) showError(e);
+    return;
+  }
+  if (!location.hash.startsWith('#/sampling')) return;
+  const rows = answer.rules
+    .slice()
+    .sort((a, b) => a.rule.Priority - b.rule.Priority || (a.rule.RuleName < b.rule.RuleName ? -1 : 1))
+    .map(({ rule, requests, sampled, borrowed, clients }) => {
+      const share = clients.length
+        ? clients.map((c) => `<li><code>${esc(c.clientId)}</code> quota ${esc(c.quota)}/s · ${esc(c.requests)} requests, ${esc(c.sampled)} sampled, ${esc(c.borrowed)} borrowed · ${esc(ago(c.lastReport))}</li>`).join('')
+        : '<li class="muted">no client reports to it</li>';
+      const version = rule.Version === 1 ? '' : ` <span class="badge warn" title="SDKs use only version 1 rules">version ${esc(rule.Version)}</span>`;
+      return `<tr data-rule="${esc(rule.RuleName)}"><td><strong>${esc(rule.RuleName)}</strong>${version}</td><td>${esc(rule.Priority)}</td><td>${ruleMatch(rule)}</td>
+        <td>${esc(rule.ReservoirSize)}/s then ${pct(rule.FixedRate)}</td><td>${esc(requests)}</td><td>${esc(sampled)}</td><td>${esc(borrowed)}</td><td><ul class="clients">${share}</ul></td></tr>`;
+    })
+    .join('');
+  app.innerHTML = `<h1>Sampling rules <span class="muted">(served to SDKs on the daemon's TCP port, in matching order)</span></h1>
+    ${answer.problem ? `<div class="panel error" role="alert">${esc(answer.problem)}</div>` : ''}
+    <table id="sampling-rules"><thead><tr><th>Rule</th><th>Priority</th><th>Matches</th><th>Reservoir, then rate</th><th>Requests</th><th>Sampled</th><th>Borrowed</th><th>Clients (reservoir share)</th></tr></thead>
+    <tbody>${rows}</tbody></table>
+    <p class="muted">Counts are what the SDKs reported (every 10 s). Each rule's reservoir is split between the clients that reported to it in the last two intervals. Start the daemon with <code>--sampling-rules rules.json</code> (the output of <code>aws xray get-sampling-rules</code>) to try your account's rules; the file is re-read when it changes.</p>`;
+}
+
 // ------------------------------------------------------------------ routing and live updates
 function route() {
   const hash = location.hash || '#/traces';
@@ -624,6 +664,7 @@ function route() {
   }
   if (hash.startsWith('#/map')) return renderMap();
   if (hash.startsWith('#/rejected')) return renderRejected();
+  if (hash.startsWith('#/sampling')) return renderSampling();
   filtersFromHash();
   app.innerHTML = '';
   mountTraceForm();
@@ -663,6 +704,7 @@ events.addEventListener('update', (e) => {
       if (hash.startsWith('#/traces')) renderTraces();
       else if (hash.startsWith('#/map')) renderMap();
       else if (hash.startsWith('#/rejected')) renderRejected();
+      else if (hash.startsWith('#/sampling')) renderSampling();
     };
     if (typeof requestIdleCallback === 'function') requestIdleCallback(draw, { timeout: 300 });
     else draw();

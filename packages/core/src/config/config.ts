@@ -41,8 +41,14 @@ export interface XRayOptions {
   SAMPLING?: boolean;
   /** Local sampling rules: a rules object (version 1 or 2) or the path of a JSON file. @default 1/s then 5 % */
   SAMPLING_RULES?: string | Record<string, unknown>;
-  /** A sampler of your own, used instead of the local rules. */
-  SAMPLER?: Sampler;
+  /**
+   * Who decides sampling: `'centralized'` (the rules of the X-Ray service, fetched through the daemon,
+   * with `SAMPLING_RULES` as the fallback), `'local'` (only `SAMPLING_RULES`), or a sampler of your own.
+   * The environment variable `XRAYJS_SAMPLER` (`centralized` or `local`) wins over the two names. @default 'centralized'
+   */
+  SAMPLER?: 'centralized' | 'local' | Sampler;
+  /** The ARN of the resource the application runs on, matched against centralized rules' `ResourceARN`. */
+  RESOURCE_ARN?: string;
   /** A host pattern (`*` and `?`): a matching Host header becomes the segment name. */
   DYNAMIC_NAMING?: string;
   /** Stream completed subsegments once a segment holds more than this many. @default 30 */
@@ -100,7 +106,11 @@ export interface ResolvedConfig {
   readonly plugins: readonly PluginName[];
   readonly sampling: boolean;
   readonly samplingRules: LocalSamplingRules;
+  /** A sampler of the user's own (`SAMPLER` as an object). */
   readonly sampler: Sampler | undefined;
+  /** `SAMPLER` as a name (a sampler object counts as `custom`). */
+  readonly samplerKind: 'centralized' | 'local' | 'custom';
+  readonly resourceArn: string | undefined;
   readonly dynamicNaming: string | undefined;
   readonly streamingThreshold: number;
   readonly maxTraceBack: number;
@@ -117,7 +127,7 @@ export interface ResolvedConfig {
 }
 
 const KNOWN_KEYS = new Set<string>([
-  'AWS_XRAY_TRACING_NAME', 'AUTO_INSTRUMENT', 'PLUGINS', 'SAMPLING', 'SAMPLING_RULES', 'SAMPLER', 'DYNAMIC_NAMING',
+  'AWS_XRAY_TRACING_NAME', 'AUTO_INSTRUMENT', 'PLUGINS', 'SAMPLING', 'SAMPLING_RULES', 'SAMPLER', 'RESOURCE_ARN', 'DYNAMIC_NAMING',
   'STREAMING_THRESHOLD', 'MAX_TRACE_BACK', 'STREAM_SQL', 'AWS_XRAY_DAEMON_ADDRESS', 'AWS_XRAY_CONTEXT_MISSING',
   'URLS_AS_ANNOTATION', 'AWS_XRAY_SDK_ENABLED', 'EMITTER', 'LOGGER', 'EC2_METADATA_ENDPOINT',
   'ELASTIC_BEANSTALK_CONFIG_PATH', 'W3C_TRACE_CONTEXT',
@@ -260,9 +270,25 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
     }
   }
 
-  const sampler = o.SAMPLER as Sampler | undefined;
-  if (sampler !== undefined && (typeof sampler !== 'object' || sampler === null || typeof sampler.shouldTrace !== 'function')) {
-    problems.push(`SAMPLER must be an object with a shouldTrace(request) method (got ${describe(sampler)}).`);
+  let sampler: Sampler | undefined;
+  let samplerKind: ResolvedConfig['samplerKind'] = 'centralized';
+  const envSampler = env.XRAYJS_SAMPLER;
+  // The variable chooses between the two built-in strategies; a sampler object of the code is kept.
+  const samplerOption = envSampler && (o.SAMPLER === undefined || typeof o.SAMPLER === 'string') ? envSampler : o.SAMPLER;
+  if (envSampler && envSampler !== 'local' && envSampler !== 'centralized') {
+    problems.push(`the environment variable XRAYJS_SAMPLER has the value "${envSampler}"; use centralized or local.`);
+  } else if (samplerOption === 'local' || samplerOption === 'centralized') samplerKind = samplerOption;
+  else if (samplerOption !== undefined) {
+    if (typeof samplerOption !== 'object' || samplerOption === null || typeof (samplerOption as Sampler).shouldTrace !== 'function') {
+      problems.push(`SAMPLER must be 'centralized', 'local' or an object with a shouldTrace(request) method (got ${describe(samplerOption)}).`);
+    } else {
+      sampler = samplerOption as Sampler;
+      samplerKind = 'custom';
+    }
+  }
+  const resourceArn = o.RESOURCE_ARN;
+  if (resourceArn !== undefined && (typeof resourceArn !== 'string' || !resourceArn.startsWith('arn:'))) {
+    problems.push(`RESOURCE_ARN must be an ARN such as "arn:aws:ecs:us-east-1:123456789012:service/shop/api" (got ${describe(resourceArn)}).`);
   }
   const emitter = o.EMITTER as SegmentEmitter | undefined;
   if (emitter !== undefined && (typeof emitter !== 'object' || emitter === null || typeof emitter.send !== 'function')) {
@@ -288,6 +314,8 @@ export function resolveConfig(options: XRayOptions = {}, env: NodeJS.ProcessEnv 
     sampling: bool('SAMPLING'),
     samplingRules,
     sampler,
+    samplerKind,
+    resourceArn: typeof resourceArn === 'string' && resourceArn.startsWith('arn:') ? resourceArn : undefined,
     dynamicNaming: text('DYNAMIC_NAMING'),
     streamingThreshold: wholeNumber('STREAMING_THRESHOLD'),
     maxTraceBack: wholeNumber('MAX_TRACE_BACK'),

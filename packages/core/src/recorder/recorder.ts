@@ -16,6 +16,7 @@ import { DocumentWriter, type WriterStats } from '../processing/document-writer.
 import { TraceHeader } from '../propagation/trace-header.js';
 import { LocalSampler } from '../sampling/local-sampler.js';
 import type { Sampler, SamplingRequest } from '../sampling/sampler.js';
+import { CentralizedSampler } from '../sampling/centralized/centralized-sampler.js';
 import { contextMissing } from './context-missing.js';
 import { SegmentFactory } from './segment-factory.js';
 import { runSettled } from './settle.js';
@@ -29,6 +30,8 @@ export interface IncomingRequest {
   method?: string;
   /** Path without query string (sampling rules). */
   path?: string;
+  /** The request headers by lower-case name (centralized rules' `Attributes`). */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
   /** Force the decision instead of the caller's header and the sampler (`false` for excluded routes). */
   sampled?: boolean;
 }
@@ -59,6 +62,8 @@ export interface RecorderStats {
   emitter: EmitterStats | undefined;
   /** Problems of the library itself by kind (each kind is logged once); process-wide. */
   problems: Record<string, number>;
+  /** The sampler's own report (the centralized sampler: mode, rules, polls, switches). */
+  sampler: unknown;
 }
 
 /** Decides which flag an error sets (the NestJS package maps HTTP exceptions). */
@@ -124,7 +129,7 @@ export class Recorder {
     }
     const emitter = cfg.emitter ?? new UdpEmitter(cfg.daemonAddress.udp, { addressText: cfg.daemonAddressText });
     const writer = new DocumentWriter(emitter, { streamingThreshold: cfg.streamingThreshold });
-    const sampler: Sampler = cfg.sampler ?? new LocalSampler(cfg.samplingRules);
+    const sampler: Sampler = makeSampler(cfg);
     const factory = new SegmentFactory(cfg, sampler, writer, this);
     this.emitter = emitter;
     this.writer = writer;
@@ -216,6 +221,8 @@ export class Recorder {
           path: request.path,
           service: name,
           serviceType: factory.origin,
+          resourceArn: this.cfg?.resourceArn,
+          headers: request.headers,
         }),
       );
     } catch (e) {
@@ -505,10 +512,23 @@ export class Recorder {
       writer: this.writer?.stats(),
       emitter: typeof emitter?.stats === 'function' ? emitter.stats() : undefined,
       problems: Object.fromEntries(diag.counts),
+      sampler: this.samplerStats(),
     };
   }
 
   // ---------------------------------------------------------------- internals
+
+  private samplerStats(): unknown {
+    const sampler = this.sampler;
+    if (sampler === undefined) return undefined;
+    if (typeof sampler.stats !== 'function') return sampler instanceof LocalSampler ? { strategy: 'local' } : { strategy: 'custom' };
+    try {
+      return sampler.stats();
+    } catch (e) {
+      diag.error('sampler_stats_failed', `The sampler's stats() threw: ${describeValue(e)}`);
+      return undefined;
+    }
+  }
 
   /** Lets go of the previous configuration's emitter (unless the new one reuses it) and sampler. */
   private stopCurrent(next: ResolvedConfig): void {
@@ -617,3 +637,11 @@ export function recorderOf(entity: Entity | undefined): Recorder {
   return entity?.segment.recorder ?? ambientRecorder();
 }
 
+
+/** The sampler a configuration asks for: the user's own, the local rules, or centralized with them as the fallback. */
+function makeSampler(cfg: ResolvedConfig): Sampler {
+  if (cfg.sampler !== undefined) return cfg.sampler;
+  const local = new LocalSampler(cfg.samplingRules);
+  if (cfg.samplerKind === 'local') return local;
+  return new CentralizedSampler({ endpoint: cfg.daemonAddress.tcp, fallback: local });
+}

@@ -197,6 +197,10 @@ export class LocalSampler implements Sampler {
     return matched.rate > 0 && this.random() < matched.rate;
   }
 
+  stats(): { strategy: 'local'; rules: number } {
+    return { strategy: 'local', rules: this.compiled.length };
+  }
+
   /** The rule that applies to a request (`undefined` for the default rule). */
   matchingRule(request: SamplingRequest): LocalSamplingRule | undefined {
     return this.match(request).rule;

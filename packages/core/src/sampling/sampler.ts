@@ -10,6 +10,12 @@ export interface SamplingRequest {
   service?: string;
   /** The origin (`AWS::EC2::Instance`, ...), from plugins. */
   serviceType?: string;
+  /** The ARN of the resource the application runs on (`RESOURCE_ARN`), for centralized rules' `ResourceARN`. */
+  resourceArn?: string;
+  /** Attributes for centralized rules' `Attributes` (looked up before the request headers). */
+  attributes?: Readonly<Record<string, string>>;
+  /** The request headers, by lower-case name: centralized rules' `Attributes` match them. */
+  headers?: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /**
@@ -25,4 +31,6 @@ export interface Sampler {
   start?(): void;
   /** Stops background work; called on shutdown. */
   stop?(): void | Promise<void>;
+  /** What the sampler reports in `Recorder.stats().sampler`. */
+  stats?(): unknown;
 }

@@ -110,6 +110,7 @@ export class RequestTracer {
       host: target.host,
       method,
       path: target.path,
+      headers: req.headers,
       // An excluded route keeps the caller's trace id for the answer and for propagation, unsampled.
       sampled: excluded ? false : undefined,
     });
