@@ -243,6 +243,26 @@ describe('centralized sampling against the local daemon over TCP', () => {
     expect(sampler.stats().skippedRules[0]).toEqual({ name: 'x', reason: 'Version 2 is not supported (only 1)' });
   });
 
+  it('should never keep the process alive: a script that decides once exits while a call to a silent daemon is under way', async () => {
+    const server = createServer(() => {}); // accepts, never answers
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const script = `
+      const { CentralizedSampler } = require('@xrayjs/core');
+      const s = new CentralizedSampler({ endpoint: { host: '127.0.0.1', port: ${port} } });
+      s.shouldTrace({ path: '/' });
+      setTimeout(() => process.stdout.write('decided\\n'), 50);`;
+    const started = Date.now();
+    const child = spawn(process.execPath, ['-e', script], { cwd: fileURLToPath(new URL('.', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(out).toBe('decided\n');
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(4000); // the call's 5 s timeout did not hold it
+  });
+
   it('should poll for real with short intervals and re-read a rules file that changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'xray-rules-'));
     const file = join(dir, 'rules.json');
