@@ -98,7 +98,7 @@ describe('centralized sampling against the local daemon over TCP', () => {
     expect(sampler.stats().mode).toBe('centralized');
   });
 
-  it('should borrow one a second before a target, take the quota of the target, borrow again after the TTL, and honour a quota of 0', async () => {
+  it('should borrow one a second before a target, take the quota of the target, and honour a quota of 0', async () => {
     const { clock, sampler, daemon } = await setUp([rule('Default', 10000, { ReservoirSize: 6, FixedRate: 0 })], { quotaTtlSeconds: 30 });
     sampler.shouldTrace({});
     await sampler.whenStarted();

@@ -195,7 +195,7 @@ export class CentralizedSampler implements Sampler {
   /** Reports the statistics of the rules that are due and applies the targets. Never rejects. */
   async pollTargets(): Promise<void> {
     const now = this.now();
-    const due = [...this.rules, ...(this.defaultRule ? [this.defaultRule] : [])].filter((r) => r.dueForReport(now));
+    const due = this.allRules().filter((r) => r.dueForReport(now));
     if (due.length === 0) return;
     let refresh = false;
     for (let i = 0; i < due.length; i += STATISTICS_BATCH) {
@@ -228,7 +228,7 @@ export class CentralizedSampler implements Sampler {
   }
 
   stats(): CentralizedSamplerStats {
-    const all = [...this.rules, ...(this.defaultRule ? [this.defaultRule] : [])];
+    const all = this.allRules();
     return {
       strategy: 'centralized',
       mode: this.centralized ? 'centralized' : 'fallback',
@@ -243,6 +243,11 @@ export class CentralizedSampler implements Sampler {
   }
 
   // ---------------------------------------------------------------- internals
+
+  /** The rules in matching order, the default last. */
+  private allRules(): SamplingRule[] {
+    return this.defaultRule ? [...this.rules, this.defaultRule] : this.rules.slice();
+  }
 
   private begin(): void {
     this.started = true;
