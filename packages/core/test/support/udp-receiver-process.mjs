@@ -1,7 +1,8 @@
 // A stand-in for an X-Ray daemon in another process: a UDP socket with the system's default receive
 // buffer (nothing enlarges it) that splits the header line, parses and schema-validates each
 // document, as the daemon and xray-local do. It prints its port, then, on "report" from stdin, what
-// it received as one JSON line.
+// it received as one JSON line (with the kernel's drop count for the socket, from /proc/net/udp);
+// "reset" forgets what it received.
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -30,7 +31,23 @@ socket.on('message', (msg) => {
 socket.bind(0, '127.0.0.1', () => {
   process.stdout.write(`${JSON.stringify({ port: socket.address().port, receiveBuffer: socket.getRecvBufferSize() })}\n`);
 });
+/** The socket's drop counter in /proc/net/udp (the last column), or -1 where it cannot be read. */
+function kernelDrops() {
+  try {
+    const port = socket.address().port.toString(16).toUpperCase().padStart(4, '0');
+    const line = readFileSync('/proc/net/udp', 'utf8').split('\n').find((l) => l.trim().split(/\s+/)[1]?.endsWith(`:${port}`));
+    return line ? Number(line.trim().split(/\s+/).at(-1)) : -1;
+  } catch {
+    return -1;
+  }
+}
+
 createInterface({ input: process.stdin }).on('line', (line) => {
-  if (line === 'report') process.stdout.write(`${JSON.stringify({ received, invalid, ids: ids.size })}\n`);
+  if (line === 'report') process.stdout.write(`${JSON.stringify({ received, invalid, ids: ids.size, kernelDrops: kernelDrops() })}\n`);
+  if (line === 'reset') {
+    received = 0;
+    invalid = 0;
+    ids.clear();
+  }
   if (line === 'exit') socket.close(() => process.exit(0));
 });
