@@ -168,7 +168,9 @@ export async function createBenchApp(variant: Variant, pgUrl: string) {
   if (variant === 'xrayjs' || variant === 'xrayjs-default') {
     // BENCH_DISCARD_DOCUMENTS=1 (diagnostic): documents are made but not sent, to see the emitter's share.
     const discard = process.env.BENCH_DISCARD_DOCUMENTS === '1' ? { EMITTER: { send() {}, flush: async () => {}, shutdown: async () => {} } } : {};
-    imports.push(XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: SERVICE_NAME, LOGGER: false, ...discard, ...(variant === 'xrayjs' ? { SAMPLING: false } : {}) }));
+    // xrayjs: every request sampled. xrayjs-default: the default rule (1 a second, then 5 %), decided
+    // locally: no daemon answers the sampling API here, and the centralized sampler would fall back to it.
+    imports.push(XRayModule.forRoot({ AWS_XRAY_TRACING_NAME: SERVICE_NAME, LOGGER: false, ...discard, ...(variant === 'xrayjs' ? { SAMPLING: false } : { SAMPLER: 'local' }) }));
     work = new DecoratedWork();
   } else if (variant === 'aws-xray-sdk') {
     work = new WrappedWork(awsWrap());

@@ -36,11 +36,11 @@ export function pinned(cpu: number, command: string, args: string[], env?: NodeJ
     : spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** User + system CPU seconds a process has used. */
-export function cpuSeconds(pid: number): number {
+/** The user and the system (kernel) CPU seconds a process has used, from /proc/<pid>/stat. */
+export function cpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
 }
 
 /** Resident set size in MB. */
