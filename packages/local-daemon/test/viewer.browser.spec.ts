@@ -290,6 +290,35 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
     }
   });
 
+  it('updates the list in place: new traces add rows, the rows already shown stay the very same nodes', async () => {
+    const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
+    const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    try {
+      const send = (from: number, count: number): void => {
+        for (let i = from; i < from + count; i++) {
+          const now = Date.now() / 1000;
+          live.receive(Buffer.from(HEADER + JSON.stringify({ name: 'svc', id: hex16(700_000 + i), trace_id: traceId(700_000 + i), start_time: now - 0.05, end_time: now, http: { request: { method: 'GET', url: `http://svc/in-place/${i}` }, response: { status: 200 } } })));
+        }
+      };
+      send(0, 20);
+      await view.goto(`${live.viewerUrl}#/traces`);
+      await view.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 20);
+      // Mark the nodes shown now; a redraw would replace every one of them.
+      await view.evaluate(() => document.querySelectorAll('#trace-list tbody tr').forEach((tr) => ((tr as unknown as { __shown: boolean }).__shown = true)));
+      send(20, 5);
+      await view.waitForFunction(() => document.querySelectorAll('#trace-list tbody tr').length === 25);
+      const rows = await view.evaluate(() => {
+        const all = [...document.querySelectorAll<HTMLElement>('#trace-list tbody tr')];
+        return { kept: all.filter((tr) => (tr as unknown as { __shown?: boolean }).__shown).length, added: all.filter((tr) => !(tr as unknown as { __shown?: boolean }).__shown).map((tr) => tr.dataset.trace) };
+      });
+      expect(rows.kept).toBe(20);
+      expect(rows.added.sort()).toEqual([20, 21, 22, 23, 24].map((i) => traceId(700_000 + i)).sort());
+    } finally {
+      await view.close();
+      await live.stop();
+    }
+  });
+
   it('stays responsive while 1,000 requests a second arrive: rows update in place, long tasks and input latency measured (targets 50 ms and 100 ms)', async () => {
     const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
     const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
@@ -309,7 +338,8 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
         w.__events = [];
         new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__long.push(e.duration))).observe({ type: 'longtask', buffered: false });
         new PerformanceObserver((list) => list.getEntries().forEach((e) => w.__events.push(e.duration))).observe({ type: 'event', durationThreshold: 16, buffered: false } as PerformanceObserverInit);
-        // Count the rows the list replaces or adds: a full redraw would replace all of them on every update.
+        // Count the row nodes inserted (replaceChildren puts kept rows back too, so this counts moves as
+        // well; that rows stay the same nodes is the test above).
         w.__replaced = 0;
         new MutationObserver((records) => records.forEach((r) => (w.__replaced += r.addedNodes.length))).observe(document.querySelector('#trace-list tbody')!, { childList: true });
       });
@@ -347,13 +377,13 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
         if (measured.longest < 50 && measured.slowestInput < 100) break;
       }
       expect(rate).toBeGreaterThan(700);
-      // The targets are 50 ms and 100 ms, which windows meet on this machine when it is otherwise idle
-      // (0 tasks over 50 ms, 40 ms input); with the whole suite running beside it on 2 cores the best
-      // window measured 51-58 ms. The assertion is the generous bound a loaded machine still meets; the
-      // figures of every window are printed above.
+      // The targets are 50 ms and 100 ms. On the 2-core CI machine of 2026-12-03, with the whole suite
+      // running beside it, the first window met both in each of five runs (no task over 50 ms, slowest
+      // input 16-40 ms); an earlier machine's best window under that load was 51-58 ms. The assertion is
+      // the generous bound a loaded machine still meets; the figures of every window are printed above.
       expect(measured.longest).toBeLessThan(150);
       expect(measured.slowestInput).toBeLessThan(250);
-      // Updated in place: rows were added (new traces), but the list was not rebuilt on each update.
+      // New traces reached the list while it was measured.
       expect(measured.replaced).toBeGreaterThan(100);
       await expect(view.inputValue('input[name=q]')).resolves.toBe('items/4');
       // The search applies once submitted; pages of 100 rows, and more on demand, past 500 too.
