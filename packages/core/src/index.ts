@@ -7,8 +7,8 @@ export type {
   SubsegmentOptions,
 } from './recorder/recorder.js';
 export { SDK_NAME, SDK_VERSION } from './recorder/segment-factory.js';
-export { Entity, MAX_ANNOTATIONS, MAX_ANNOTATION_LENGTH, MAX_HTTP_FIELD_LENGTH } from './model/entity.js';
-export type { AddErrorOptions } from './model/entity.js';
+export { Entity, MAX_ANNOTATIONS, MAX_ANNOTATION_LENGTH, MAX_HTTP_FIELD_LENGTH, prepareAnnotations } from './model/entity.js';
+export type { AddErrorOptions, PreparedAnnotations } from './model/entity.js';
 export { Segment } from './model/segment.js';
 export type { SegmentInit } from './model/segment.js';
 export { Subsegment } from './model/subsegment.js';

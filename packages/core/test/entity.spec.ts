@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 
 import { diag } from '../src/diag.js';
-import { InMemoryEmitter, Recorder, Segment, Subsegment } from '../src/index.js';
+import { InMemoryEmitter, prepareAnnotations, Recorder, Segment, Subsegment } from '../src/index.js';
 import { toJsonSafe } from '../src/json-safe.js';
 import { sanitizeName } from '../src/names.js';
 import { validateSegmentDocument } from './support/conformance.js';
@@ -160,6 +160,61 @@ describe('Segment and Subsegment', () => {
       expect(annotations).not.toHaveProperty('k49');
       expect(diag.counts.get('annotation_limit')).toBe(11);
       expect(validateSegmentDocument(doc).valid).toBe(true);
+    });
+  });
+
+  describe('#putAnnotations() with prepared annotations', () => {
+    const route = () => prepareAnnotations({ http_route: '/orders/:id', nest_controller: 'Orders', nest_handler: 'find' })!;
+
+    it('should put the same document text as putAnnotation one by one', () => {
+      const prepared = route();
+      const one = new Segment('s', { id: '0000000000000001', traceId: '1-00000000-000000000000000000000001', startTime: 1 });
+      const other = new Segment('s', { id: '0000000000000001', traceId: '1-00000000-000000000000000000000001', startTime: 1 });
+      one.putAnnotations(prepared);
+      for (const [k, v] of Object.entries(prepared.values)) other.putAnnotation(k, v);
+      expect(one.serialize()).toBe(other.serialize());
+      expect(validateSegmentDocument(roundTrip(one)).valid).toBe(true);
+    });
+
+    it('should give an entity its own copy once its annotations are read, so that no change reaches another', () => {
+      const prepared = route();
+      const a = new Segment('a');
+      const b = new Segment('b');
+      a.putAnnotations(prepared);
+      b.putAnnotations(prepared);
+      a.annotations!.tenant = 'acme';
+      a.putAnnotation('extra', 1);
+      expect(roundTrip(a).annotations).toEqual({ http_route: '/orders/:id', nest_controller: 'Orders', nest_handler: 'find', tenant: 'acme', extra: 1 });
+      expect(roundTrip(b).annotations).toEqual({ http_route: '/orders/:id', nest_controller: 'Orders', nest_handler: 'find' });
+      expect(prepared.values).toEqual({ http_route: '/orders/:id', nest_controller: 'Orders', nest_handler: 'find' });
+      // Assigning the field replaces them.
+      b.annotations = { only: true };
+      expect(roundTrip(b).annotations).toEqual({ only: true });
+    });
+
+    it('should count them against the 50 annotations X-Ray keeps, and merge into annotations already there', () => {
+      const seg = new Segment('s');
+      seg.putAnnotation('first', 'x');
+      seg.putAnnotations(route());
+      for (let i = 0; i < 60; i++) seg.putAnnotation(`k${i}`, i);
+      const annotations = roundTrip(seg).annotations as Record<string, unknown>;
+      expect(Object.keys(annotations)).toHaveLength(50);
+      expect(annotations).toMatchObject({ first: 'x', http_route: '/orders/:id', k45: 45 });
+      expect(annotations).not.toHaveProperty('k46');
+      const fresh = new Segment('t');
+      fresh.putAnnotations(route());
+      for (let i = 0; i < 60; i++) fresh.putAnnotation(`k${i}`, i);
+      expect(Object.keys(roundTrip(fresh).annotations as object)).toHaveLength(50);
+    });
+
+    it('should not prepare what putAnnotation would drop or cut, and be ignored by an unsampled segment', () => {
+      expect(prepareAnnotations({ 'bad-key': 'v' })).toBeUndefined();
+      expect(prepareAnnotations({ long: 'x'.repeat(1001) })).toBeUndefined();
+      expect(prepareAnnotations({ n: Number.NaN })).toBeUndefined();
+      expect(prepareAnnotations(Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])))).toBeUndefined();
+      const unsampled = new Segment('u', { sampled: false });
+      unsampled.putAnnotations(route());
+      expect(unsampled.annotations).toBeUndefined();
     });
   });
 

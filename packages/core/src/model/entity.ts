@@ -34,6 +34,38 @@ function checkAnnotationKey(key: unknown): boolean {
 }
 
 /**
+ * Annotations checked and serialized once, to be put on many entities: the same route's annotations
+ * on every request. Made by {@link prepareAnnotations}; an entity holds them shared until something
+ * reads or changes its `annotations`, when it gets a copy of its own.
+ */
+export interface PreparedAnnotations {
+  readonly values: Readonly<Record<string, AnnotationValue>>;
+  /** The JSON text of `values`. @internal */
+  readonly json: string;
+  /** @internal */
+  readonly count: number;
+}
+
+/**
+ * Checks and serializes annotations once, for {@link Entity.putAnnotations}. `undefined` when any key
+ * or value is one `putAnnotation` would drop or cut, or there are more than X-Ray keeps: put those one
+ * by one, with their warnings.
+ */
+export function prepareAnnotations(values: Record<string, AnnotationValue>): PreparedAnnotations | undefined {
+  const copy: Record<string, AnnotationValue> = {};
+  let count = 0;
+  for (const key of Object.keys(values)) {
+    const value = values[key];
+    if (!checkAnnotationKey(key)) return undefined;
+    if (typeof value === 'string' ? value.length > MAX_ANNOTATION_LENGTH : !(typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return undefined;
+    copy[key] = value;
+    count++;
+  }
+  if (count > MAX_ANNOTATIONS) return undefined;
+  return Object.freeze({ values: Object.freeze(copy), json: JSON.stringify(copy), count });
+}
+
+/**
  * Whether a caller's key can be a property of a plain object: `__proto__` would set the object's
  * prototype instead (other keys, `constructor` too, become own properties and are safe).
  * @internal
@@ -74,7 +106,10 @@ export abstract class Entity {
   /** `true` until closed. */
   in_progress = true;
   http: HttpData | undefined = undefined;
-  annotations: Record<string, AnnotationValue> | undefined = undefined;
+  /** @internal the entity's own annotations (see `annotations`) */
+  ownAnnotations: Record<string, AnnotationValue> | undefined = undefined;
+  /** @internal annotations shared with other entities, until this one gets its own copy */
+  sharedAnnotations: PreparedAnnotations | undefined = undefined;
   metadata: Record<string, Record<string, unknown>> | undefined = undefined;
   cause: CauseData | string | undefined = undefined;
   fault = false;
@@ -101,6 +136,37 @@ export abstract class Entity {
 
   /** The segment this entity belongs to. */
   abstract get segment(): Segment;
+
+  /** The annotations, indexed and searchable (set them with `putAnnotation`). */
+  get annotations(): Record<string, AnnotationValue> | undefined {
+    const shared = this.sharedAnnotations;
+    if (shared !== undefined) {
+      // Whoever reads them may change them: from now on this entity has its own copy.
+      this.ownAnnotations = Object.assign({}, shared.values);
+      this.sharedAnnotations = undefined;
+    }
+    return this.ownAnnotations;
+  }
+
+  set annotations(value: Record<string, AnnotationValue> | undefined) {
+    this.ownAnnotations = value;
+    this.sharedAnnotations = undefined;
+  }
+
+  /**
+   * Puts annotations prepared once with {@link prepareAnnotations} (the same for every request of a
+   * route), without checking or serializing them again. An entity that has annotations already gets
+   * them one by one, as `putAnnotation` would put them.
+   */
+  putAnnotations(prepared: PreparedAnnotations): void {
+    if (!this.segment.isSampled) return;
+    if (this.ownAnnotations === undefined && this.sharedAnnotations === undefined) {
+      this.sharedAnnotations = prepared;
+      this.annotationCount = prepared.count;
+      return;
+    }
+    for (const key of Object.keys(prepared.values)) this.putAnnotation(key, prepared.values[key]);
+  }
 
   /** Whether this entity's trace is recorded and sent. */
   get sampled(): boolean {
@@ -293,7 +359,8 @@ export abstract class Entity {
     if (this.error) s += ',"error":true';
     if (this.throttle) s += ',"throttle":true';
     if (this.http !== undefined) s += `,"http":${JSON.stringify(this.http)}`;
-    if (this.annotations !== undefined) s += `,"annotations":${JSON.stringify(this.annotations)}`;
+    if (this.sharedAnnotations !== undefined) s += `,"annotations":${this.sharedAnnotations.json}`;
+    else if (this.ownAnnotations !== undefined) s += `,"annotations":${JSON.stringify(this.ownAnnotations)}`;
     if (this.metadata !== undefined) s += `,"metadata":${JSON.stringify(this.metadata)}`;
     if (this.cause !== undefined) s += `,"cause":${JSON.stringify(this.cause)}`;
     return s;
