@@ -176,6 +176,32 @@ describe('UDP emitter over a real socket', () => {
     }
   });
 
+  it('should pace at its rate on average, crediting the time a late drain timer missed, and at most two milliseconds at once', async () => {
+    let t = 1000;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const paced = new UdpEmitter({ host: '127.0.0.1', port: daemon.port }, { burstDatagrams: 10, burstBytes: 1e9, now: () => t });
+    await paced.start();
+    for (let i = 0; i < 100; i++) paced.send(`{"name":"d${i}"}`);
+    await sleep(20);
+    // After a pause, two milliseconds' worth at once; the clock stands still, so the drains send no more.
+    expect(paced.stats().sent).toBe(20);
+    // The drain comes 1.5 ms later (a busy event loop): 1.5 ms' worth, where a per-millisecond window let 10 go.
+    t += 1.5;
+    await sleep(20);
+    expect(paced.stats().sent).toBe(35);
+    // A long pause credits two milliseconds, not fifty.
+    t += 50;
+    await sleep(20);
+    expect(paced.stats().sent).toBe(55);
+    for (let i = 0; i < 50 && paced.stats().sent < 100; i++) {
+      t += 5;
+      await sleep(5);
+    }
+    expect(paced.stats()).toMatchObject({ sent: 100, dropped: 0, failed: 0 });
+    await daemon.waitFor(100);
+    await paced.shutdown();
+  });
+
   it('should overflow that receiver without pacing (what the pacing above prevents)', async () => {
     const child = spawn(process.execPath, [fileURLToPath(new URL('./support/udp-receiver-process.mjs', import.meta.url))], { stdio: ['pipe', 'pipe', 'inherit'] });
     const lines = createInterface({ input: child.stdout! });
