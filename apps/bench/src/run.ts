@@ -298,7 +298,8 @@ interface Results {
   perf: { supported: boolean; detail: string };
   taskset: boolean;
   nodes: NodeResults[];
-  callgrindRerun?: boolean;
+  /** The variants whose callgrind counts a `BENCH_CALLGRIND_ONLY=1` run redid. */
+  callgrindRerun?: string[];
 }
 
 async function main(): Promise<void> {
@@ -358,7 +359,7 @@ async function main(): Promise<void> {
     }
     const settings = { ROUNDS, SECONDS, WARMUP, CONNECTIONS, CALLGRIND_WINDOWS, CALLGRIND_REQUESTS, CALLGRIND_WARMUP, SOAK_SECONDS, SOAK_REQUESTS };
     const out: Results = previous
-      ? { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, nodes: results, callgrindRerun: true }
+      ? { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, nodes: results, callgrindRerun: VARIANTS.filter((v) => !ONLY || ONLY.includes(v)) }
       : { date: new Date().toISOString(), machine: machine(), settings, perf: PERF_STATUS, taskset: HAS_TASKSET, nodes: results };
     mkdirSync(join(repo, 'bench-results'), { recursive: true });
     writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(out, null, 2));
@@ -476,7 +477,7 @@ function markdown(r: Results): string {
   const versions = r.nodes.map((n) => n.node);
   lines.push('# Benchmarks', '');
   lines.push(`Measured ${r.date} with \`npm run bench\` on Node.js ${versions.join(' and ')} (settings: ${Object.entries(r.settings).map(([k, v]) => `${k}=${v}`).join(', ')}; the environment variables that change them are listed in the README).`, '');
-  if (r.callgrindRerun) lines.push('The instruction counts were measured again after that run with `BENCH_CALLGRIND_ONLY=1`, which keeps the load results and redoes only the callgrind counts.', '');
+  if (r.callgrindRerun) lines.push(`The instruction counts of ${r.callgrindRerun.map((v) => `\`${v}\``).join(', ')} were measured again after that run with \`BENCH_CALLGRIND_ONLY=1\`, which keeps the load results, the microbenchmarks, the soak and the other variants' counts, and redoes only those callgrind counts.`, '');
 
   lines.push('## Instructions per request against the untraced app', '');
   lines.push(
