@@ -290,6 +290,39 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
     }
   });
 
+  it('stays on the page the user went to when a live update was about to redraw the one they left', async () => {
+    const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
+    const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    try {
+      const doc = (i: number): Buffer => {
+        const now = Date.now() / 1000;
+        return Buffer.from(HEADER + JSON.stringify({ name: 'front', id: hex16(800_000 + i), trace_id: traceId(800_000 + i), start_time: now - 0.1, end_time: now, subsegments: [{ name: 'orders@db', id: hex16(900_000 + i), start_time: now - 0.09, end_time: now - 0.01, namespace: 'remote', sql: { url: 'postgresql://db/orders' } }] }));
+      };
+      live.receive(doc(0));
+      await view.goto(`${live.viewerUrl}#/map`);
+      await view.waitForSelector('#service-map .node[data-node="orders@db"]');
+      // A listener of our own sees the daemon's updates when the page's own does.
+      await view.evaluate(() => {
+        const w = window as unknown as { __updates: number };
+        w.__updates = 0;
+        new EventSource('/api/events').addEventListener('update', () => w.__updates++);
+      });
+      await view.waitForFunction(() => (window as unknown as { __updates: number }).__updates > 0);
+      const seen = await view.evaluate(() => (window as unknown as { __updates: number }).__updates);
+      live.receive(doc(1));
+      await view.waitForFunction((n) => (window as unknown as { __updates: number }).__updates > n, seen);
+      // The page draws an update 150 ms or more after it arrives: leave the map before that.
+      await view.click('#service-map .node[data-node="orders@db"] circle');
+      await view.waitForFunction(() => location.hash.startsWith('#/traces?calls='));
+      await new Promise((r) => setTimeout(r, 1000));
+      await expect(view.locator('.calls-filter').innerText()).resolves.toContain('orders@db');
+      expect(await view.locator('#trace-list tbody tr').count()).toBe(2);
+    } finally {
+      await view.close();
+      await live.stop();
+    }
+  });
+
   it('updates the list in place: new traces add rows, the rows already shown stay the very same nodes', async () => {
     const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
     const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });

@@ -701,10 +701,13 @@ events.addEventListener('update', (e) => {
     const draw = () => {
       pending = false;
       lastDraw = performance.now();
-      if (hash.startsWith('#/traces')) renderTraces();
-      else if (hash.startsWith('#/map')) renderMap();
-      else if (hash.startsWith('#/rejected')) renderRejected();
-      else if (hash.startsWith('#/sampling')) renderSampling();
+      // The page shown now, not the one of the update: a click may have left the map for the list in
+      // the meantime (drawing the map then wiped the list and left "loading the service map").
+      const current = location.hash || '#/traces';
+      if (current.startsWith('#/traces')) renderTraces();
+      else if (current.startsWith('#/map')) renderMap();
+      else if (current.startsWith('#/rejected')) renderRejected();
+      else if (current.startsWith('#/sampling')) renderSampling();
     };
     if (typeof requestIdleCallback === 'function') requestIdleCallback(draw, { timeout: 300 });
     else draw();
