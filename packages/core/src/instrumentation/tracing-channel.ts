@@ -75,10 +75,17 @@ export class ChannelSubscription<M extends object> {
     private readonly options: ChannelOptions = {},
   ) {}
 
+  /**
+   * The channels, looked up once and held: Node 20's registry (not 22's) can lose a name when an older channel
+   * of that name is collected, and a second look-up by name could then find another channel than
+   * the one subscribed to.
+   */
+  private channel: ReturnType<typeof tracingChannel> | undefined;
+
   subscribe(): void {
     if (this.subscribed) return;
     this.subscribed = true;
-    const channel = tracingChannel(this.name);
+    const channel = (this.channel ??= tracingChannel(this.name));
     if (this.options.current) channel.start.bindStore(traceContext.storage, this.onStartTransform);
     else channel.start.subscribe(this.onStart);
     if (this.options.callerContextForCallbacks) channel.asyncStart.bindStore(traceContext.storage, this.callerContext);
@@ -90,7 +97,7 @@ export class ChannelSubscription<M extends object> {
   unsubscribe(): void {
     if (!this.subscribed) return;
     this.subscribed = false;
-    const channel = tracingChannel(this.name);
+    const channel = (this.channel ??= tracingChannel(this.name));
     if (this.options.current) channel.start.unbindStore(traceContext.storage);
     else channel.start.unsubscribe(this.onStart);
     if (this.options.callerContextForCallbacks) channel.asyncStart.unbindStore(traceContext.storage);
