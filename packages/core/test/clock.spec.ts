@@ -31,11 +31,18 @@ describe('time formatting', () => {
   });
 
   it('should give the clock sub-millisecond resolution', () => {
-    const a = epochSeconds();
-    let b = epochSeconds();
-    while (b === a) b = epochSeconds();
-    expect(b - a).toBeLessThan(0.0005); // a millisecond clock would step by ~0.001
-    expect(Math.abs(a - Date.now() / 1000)).toBeLessThan(1);
+    // The smallest step of 20 (one can be long when the process is descheduled on a loaded machine);
+    // a millisecond clock never steps by less than 0.001.
+    let smallest = Infinity;
+    const first = epochSeconds();
+    for (let i = 0; i < 20; i++) {
+      const a = epochSeconds();
+      let b = epochSeconds();
+      while (b === a) b = epochSeconds();
+      smallest = Math.min(smallest, b - a);
+    }
+    expect(smallest).toBeLessThan(0.0005);
+    expect(Math.abs(first - Date.now() / 1000)).toBeLessThan(1);
   });
 });
 
