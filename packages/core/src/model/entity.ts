@@ -33,6 +33,13 @@ function checkAnnotationKey(key: unknown): boolean {
   return true;
 }
 
+/** What `putAnnotation` does with a value: keeps it, cuts it (a string over 1,000 characters), or drops it. */
+function annotationValueFate(value: unknown): 'keep' | 'cut' | 'drop' {
+  const type = typeof value;
+  if (type === 'string') return (value as string).length > MAX_ANNOTATION_LENGTH ? 'cut' : 'keep';
+  return type === 'boolean' || (type === 'number' && Number.isFinite(value)) ? 'keep' : 'drop';
+}
+
 /**
  * Annotations checked and serialized once, to be put on many entities: the same route's annotations
  * on every request. Made by {@link prepareAnnotations}; an entity holds them shared until something
@@ -56,8 +63,7 @@ export function prepareAnnotations(values: Record<string, AnnotationValue>): Pre
   let count = 0;
   for (const key of Object.keys(values)) {
     const value = values[key];
-    if (!checkAnnotationKey(key)) return undefined;
-    if (typeof value === 'string' ? value.length > MAX_ANNOTATION_LENGTH : !(typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))) return undefined;
+    if (!checkAnnotationKey(key) || annotationValueFate(value) !== 'keep') return undefined;
     copy[key] = value;
     count++;
   }
@@ -191,13 +197,11 @@ export abstract class Entity {
         diag.warn('annotation_key_invalid', `Annotation key ${shown} dropped: keys are 1-500 characters of A-Z, a-z, 0-9 and _ (and not __proto__).`, shown);
         return;
       }
-      const type = typeof value;
-      if (type === 'string') {
-        if ((value as string).length > MAX_ANNOTATION_LENGTH) {
-          diag.warn('annotation_value_truncated', `Annotation "${key}" cut to ${MAX_ANNOTATION_LENGTH} characters.`, key);
-          value = truncate(value as string, MAX_ANNOTATION_LENGTH);
-        }
-      } else if (!(type === 'boolean' || (type === 'number' && Number.isFinite(value)))) {
+      const fate = annotationValueFate(value);
+      if (fate === 'cut') {
+        diag.warn('annotation_value_truncated', `Annotation "${key}" cut to ${MAX_ANNOTATION_LENGTH} characters.`, key);
+        value = truncate(value as string, MAX_ANNOTATION_LENGTH);
+      } else if (fate === 'drop') {
         diag.warn('annotation_value_invalid', `Annotation "${key}" dropped: values must be a string, a finite number or a boolean, not ${describeValue(value)}.`, key);
         return;
       }
