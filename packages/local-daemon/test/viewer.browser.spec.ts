@@ -48,6 +48,18 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
   let attacker: Server;
   let attackerUrl: string;
 
+  /** A daemon of its own and a 1,366 px page for one test; both are closed after it. */
+  async function withOwnDaemon(test: (live: LocalDaemon, view: Page) => Promise<void>): Promise<void> {
+    const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
+    const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    try {
+      await test(live, view);
+    } finally {
+      await view.close();
+      await live.stop();
+    }
+  }
+
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
@@ -291,9 +303,7 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
   });
 
   it('stays on the page the user went to when a live update was about to redraw the one they left', async () => {
-    const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
-    const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    try {
+    await withOwnDaemon(async (live, view) => {
       const doc = (i: number): Buffer => {
         const now = Date.now() / 1000;
         return Buffer.from(HEADER + JSON.stringify({ name: 'front', id: hex16(800_000 + i), trace_id: traceId(800_000 + i), start_time: now - 0.1, end_time: now, subsegments: [{ name: 'orders@db', id: hex16(900_000 + i), start_time: now - 0.09, end_time: now - 0.01, namespace: 'remote', sql: { url: 'postgresql://db/orders' } }] }));
@@ -317,16 +327,11 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
       await new Promise((r) => setTimeout(r, 1000));
       await expect(view.locator('.calls-filter').innerText()).resolves.toContain('orders@db');
       expect(await view.locator('#trace-list tbody tr').count()).toBe(2);
-    } finally {
-      await view.close();
-      await live.stop();
-    }
+    });
   });
 
   it('updates the list in place: new traces add rows, the rows already shown stay the very same nodes', async () => {
-    const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
-    const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    try {
+    await withOwnDaemon(async (live, view) => {
       const send = (from: number, count: number): void => {
         for (let i = from; i < from + count; i++) {
           const now = Date.now() / 1000;
@@ -346,16 +351,11 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
       });
       expect(rows.kept).toBe(20);
       expect(rows.added.sort()).toEqual([20, 21, 22, 23, 24].map((i) => traceId(700_000 + i)).sort());
-    } finally {
-      await view.close();
-      await live.stop();
-    }
+    });
   });
 
   it('stays responsive while 1,000 requests a second arrive: rows update in place, long tasks and input latency measured (targets 50 ms and 100 ms)', async () => {
-    const live = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: 0 });
-    const view = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    try {
+    await withOwnDaemon(async (live, view) => {
       let n = 0;
       const burst = (count: number): void => {
         for (let i = 0; i < count; i++, n++) {
@@ -428,10 +428,7 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
         await view.waitForFunction((n) => document.querySelectorAll('#trace-list tbody tr').length === n, shown);
       }
       expect(measured.rows).toBe(100);
-    } finally {
-      await view.close();
-      await live.stop();
-    }
+    });
   }, 60_000);
 
   it('shows a loading state, then an error state when the API stops answering', async () => {
