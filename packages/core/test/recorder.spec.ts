@@ -4,7 +4,7 @@ import { diag } from '../src/diag.js';
 import { InMemoryEmitter } from '../src/emitting/in-memory-emitter.js';
 import { NOOP_SEGMENT, NOOP_SUBSEGMENT } from '../src/index.js';
 import { Recorder } from '../src/recorder/recorder.js';
-import type { Sampler } from '../src/sampling/sampler.js';
+import type { Sampler, SamplingRequest } from '../src/sampling/sampler.js';
 import { validateSegmentDocument } from './support/conformance.js';
 
 const ROOT = '1-5759e988-bd862e3fe1be46a994272793';
@@ -129,6 +129,16 @@ describe('Recorder', () => {
       const seg = recorder.beginRequestSegment({})!;
       seg.close();
       expect(emitter.documents[0]).toMatchObject({ aws: { xray: { sdk: 'xrayjs for Node.js', sampling_rule_name: 'Checkout' } } });
+    });
+
+    it('should hand the sampler every field of beginSegment()\'s samplingRequest, with the origin and RESOURCE_ARN filled in', async () => {
+      const seen: SamplingRequest[] = [];
+      make({ SAMPLER: { shouldTrace: (r: SamplingRequest) => (seen.push(r), true) } satisfies Sampler, PLUGINS: ['ECSPlugin'], RESOURCE_ARN: 'arn:aws:ecs:eu-west-1:1:service/shop/api' });
+      await recorder.ready();
+      recorder.beginSegment('job', { samplingRequest: { path: '/jobs/7', attributes: { tenant: 'gold' }, headers: { 'x-tenant': 'gold' } } }).close();
+      recorder.beginSegment('job', { samplingRequest: { serviceType: 'AWS::Lambda::Function', resourceArn: 'arn:own' } }).close();
+      expect(seen[0]).toMatchObject({ service: 'job', path: '/jobs/7', serviceType: 'AWS::ECS::Container', resourceArn: 'arn:aws:ecs:eu-west-1:1:service/shop/api', attributes: { tenant: 'gold' }, headers: { 'x-tenant': 'gold' } });
+      expect(seen[1]).toMatchObject({ serviceType: 'AWS::Lambda::Function', resourceArn: 'arn:own' });
     });
 
     it('should not sample when the sampler throws, and say so once', () => {

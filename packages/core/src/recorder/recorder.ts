@@ -578,7 +578,17 @@ export class Recorder {
       const segmentName = typeof name === 'string' && name.length > 0 ? name : this.cfg!.tracingName;
       const request = options?.samplingRequest;
       // A literal, not a spread of `request` plus a key: that would take V8's slow path on every segment.
-      const sampling: SamplingRequest = { host: request?.host, method: request?.method, path: request?.path, service: segmentName, serviceType: request?.serviceType };
+      // Every field the caller gave is kept; the origin (plugins) and RESOURCE_ARN fill what it left out.
+      const sampling: SamplingRequest = {
+        host: request?.host,
+        method: request?.method,
+        path: request?.path,
+        service: segmentName,
+        serviceType: request?.serviceType ?? factory.origin,
+        resourceArn: request?.resourceArn ?? this.cfg?.resourceArn,
+        attributes: request?.attributes,
+        headers: request?.headers,
+      };
       return this.count(factory.create(segmentName, header, typeof options?.sampled === 'boolean' ? options.sampled : undefined, sampling));
     } catch (e) {
       diag.error('begin_failed', `Could not begin a segment: ${describeValue(e)}`);
