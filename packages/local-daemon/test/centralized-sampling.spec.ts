@@ -59,8 +59,9 @@ describe('centralized sampling against the local daemon over TCP', () => {
     logged.length = 0;
   });
 
-  async function setUp(rules: object[], sampling: object = {}, samplerOptions: object = {}) {
+  async function setUp(rules: object[], sampling: object = {}, samplerOptions: object | ((clock: FakeClock) => object) = {}) {
     const clock = new FakeClock();
+    if (typeof samplerOptions === 'function') samplerOptions = samplerOptions(clock);
     daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: false, sampling: { now: clock.now, pageSize: 2, ...sampling } });
     daemon.samplingApi.setRules(rules);
     sampler = new CentralizedSampler({ endpoint: parseDaemonAddress(daemon.daemonAddress).tcp, fallback: NEVER, now: clock.now, random: () => 0.5, timers: clock, ...samplerOptions });
@@ -131,6 +132,41 @@ describe('centralized sampling against the local daemon over TCP', () => {
     clock.nowMs = Math.ceil(clock.nowMs / 1000) * 1000 + 1;
     // The TTL is the poll's second: expired, so the rule borrows one a second instead of taking 4.
     expect(Array.from({ length: 20 }, () => sampler.shouldTrace({})).filter(Boolean).length).toBe(1);
+  });
+
+  it('should report only rules that had requests since their last report, and not miss a poll that fires a little early', async () => {
+    // The event loop's timers run on a cached clock: a poll may fire a few ms before Date.now() says.
+    const early = (clock: FakeClock): SamplerTimers => ({ setTimeout: (fn, ms) => clock.setTimeout(fn, ms - 5), clearTimeout: (h) => clock.clearTimeout(h) });
+    const { clock, sampler, daemon } = await setUp([rule('a', 1, { URLPath: '/a', ReservoirSize: 1 }), rule('Default', 10000, { ReservoirSize: 1 })], {}, (c) => ({ timers: early(c), targetsJitterMs: 0 }));
+    sampler.shouldTrace({ path: '/a' });
+    await sampler.whenStarted();
+    const reported = () => daemon.samplingApi.report().map((r) => [r.rule.RuleName, r.requests]);
+    for (let poll = 1; poll <= 3; poll++) {
+      sampler.shouldTrace({ path: '/a' });
+      await clock.advance(10_000);
+      expect(daemon.stats().samplingTargetRequests).toBe(poll); // every poll, although each fired 5 ms early
+    }
+    expect(reported()).toEqual([['a', 3], ['Default', 0]]); // Default never matched: never reported
+    await clock.advance(30_000); // no request since: nothing to report
+    expect(daemon.stats().samplingTargetRequests).toBe(3);
+    expect(daemon.samplingApi.report()[0].clients).toHaveLength(0); // after two intervals it no longer holds a share
+  });
+
+  it('should begin again after stop() and start() (a recorder configured anew)', async () => {
+    const { clock, sampler, daemon } = await setUp([rule('all', 1, { FixedRate: 1 })]);
+    sampler.shouldTrace({});
+    await sampler.whenStarted();
+    expect(sampler.shouldTrace({})).toBe('all');
+    sampler.stop();
+    expect(clock.pending()).toEqual([]); // no poller left
+    expect(sampler.shouldTrace({})).toBe(false); // stopped: the local rules (never)
+    sampler.start();
+    const fetches = daemon.stats().samplingRuleRequests;
+    sampler.shouldTrace({});
+    await sampler.whenStarted();
+    expect(daemon.stats().samplingRuleRequests).toBe(fetches + 1);
+    expect(sampler.shouldTrace({})).toBe('all');
+    expect(clock.pending().map((ms) => Math.round(ms / 1000))).toEqual([10, 303]); // the targets and the rules pollers (random 0.5: 300 s + 2.5 s)
   });
 
   it('should split one rule\u2019s reservoir between two processes that report to it', async () => {

@@ -153,6 +153,9 @@ export class CentralizedSampler implements Sampler {
   /** Stops the pollers and aborts calls under way; decisions use the local rules afterwards. */
   stop(): void {
     this.stopped = true;
+    // A later start() begins again at the next decision (a recorder configured anew keeps its sampler).
+    this.started = false;
+    this.firstFetch = undefined;
     this.timers.clearTimeout(this.rulesTimer);
     this.timers.clearTimeout(this.targetsTimer);
     this.rulesTimer = this.targetsTimer = undefined;
@@ -195,7 +198,11 @@ export class CentralizedSampler implements Sampler {
   /** Reports the statistics of the rules that are due and applies the targets. Never rejects. */
   async pollTargets(): Promise<void> {
     const now = this.now();
-    const due = this.allRules().filter((r) => r.dueForReport(now));
+    // Timers run on the event loop's cached clock, so a poll can fire a few milliseconds before
+    // `Date.now()` reaches the rule's report time; within half a poll interval it is due now, else it
+    // would wait a whole extra interval.
+    const reportBy = now + this.targetsIntervalMs / 2;
+    const due = this.allRules().filter((r) => r.dueForReport(reportBy));
     if (due.length === 0) return;
     let refresh = false;
     for (let i = 0; i < due.length; i += STATISTICS_BATCH) {
@@ -250,8 +257,8 @@ export class CentralizedSampler implements Sampler {
   }
 
   private begin(): void {
-    this.started = true;
     if (this.stopped) return;
+    this.started = true;
     this.firstFetch = this.refreshRules();
     this.scheduleTargets();
   }

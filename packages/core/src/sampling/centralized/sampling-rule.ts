@@ -77,7 +77,6 @@ export class SamplingRule {
   private quotaTtlMs: number | undefined;
   private interval = 10;
   private nextReportMs = 0;
-  private everMatched = false;
 
   private second = -1;
   private taken = 0;
@@ -115,7 +114,6 @@ export class SamplingRule {
     this.quotaTtlMs = previous.quotaTtlMs;
     this.interval = previous.interval;
     this.nextReportMs = previous.nextReportMs;
-    this.everMatched = previous.everMatched;
     this.second = previous.second;
     this.taken = previous.taken;
     this.borrowed = previous.borrowed;
@@ -146,7 +144,6 @@ export class SamplingRule {
   /** Decides one matched request and counts it. */
   decide(nowMs: number, random: () => number): RuleDecision {
     this.requests++;
-    this.everMatched = true;
     const second = Math.floor(nowMs / 1000);
     if (second !== this.second) {
       this.second = second;
@@ -184,9 +181,13 @@ export class SamplingRule {
     }
   }
 
-  /** Whether the rule is to report now: it matched once since the rules were loaded, and its interval passed. */
+  /**
+   * Whether the rule is to report at `nowMs`: it matched requests since its last report, and its
+   * interval passed. A rule without requests does not report (as the Go, Java and Python SDKs), so an
+   * idle instance stops counting among the clients the service splits the reservoir between.
+   */
   dueForReport(nowMs: number): boolean {
-    return this.everMatched && nowMs >= this.nextReportMs;
+    return this.requests > 0 && nowMs >= this.nextReportMs;
   }
 
   /** The counters since the last report; resets them. */
