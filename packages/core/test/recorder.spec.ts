@@ -141,6 +141,23 @@ describe('Recorder', () => {
       expect(seen[1]).toMatchObject({ serviceType: 'AWS::Lambda::Function', resourceArn: 'arn:own' });
     });
 
+    it('should stop a replaced sampler at once, so that one given again in the same turn stays started', async () => {
+      const calls: string[] = [];
+      const own: Sampler = { shouldTrace: () => true, start: () => void calls.push('start'), stop: () => void calls.push('stop') };
+      const base = { AWS_XRAY_TRACING_NAME: 'orders', EMITTER: emitter, LOGGER: false as const };
+      recorder.configure({ ...base, SAMPLER: own });
+      recorder.configure({ ...base, SAMPLER: 'local' });
+      recorder.configure({ ...base, SAMPLER: own });
+      await new Promise((r) => setTimeout(r, 10));
+      expect(calls).toEqual(['start', 'stop', 'start']);
+    });
+
+    it('should log a sampler whose stop() throws, and go on', async () => {
+      make({ SAMPLER: { shouldTrace: () => true, stop: () => { throw new Error('stuck'); } } satisfies Sampler });
+      await recorder.shutdown();
+      expect(recorder.stats().problems.sampler_stop_failed).toBe(1);
+    });
+
     it('should not sample when the sampler throws, and say so once', () => {
       const errors: string[] = [];
       make({ SAMPLER: { shouldTrace: () => { throw new Error('bad sampler'); } } satisfies Sampler, LOGGER: { error: (m: string) => errors.push(m), warn: () => {} } });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { CentralizedSampler, LocalSampler, parseDaemonAddress, type SamplerTimers } from '@xrayjs/core';
+import { activeEntity, CentralizedSampler, InMemoryEmitter, LocalSampler, parseDaemonAddress, Recorder, type SamplerTimers } from '@xrayjs/core';
 
 import { LocalDaemon } from '../src/daemon.js';
 
@@ -169,6 +169,114 @@ describe('centralized sampling against the local daemon over TCP', () => {
     expect(clock.pending().map((ms) => Math.round(ms / 1000))).toEqual([10, 303]); // the targets and the rules pollers (random 0.5: 300 s + 2.5 s)
   });
 
+  it('should not flap while SamplingTargets keeps failing: one switch to the local rules, one back when it answers', async () => {
+    const failing = { on: true };
+    const { clock, sampler, daemon } = await setUp([rule('all', 1, { FixedRate: 1 })]);
+    const api = daemon.samplingApi as unknown as { getSamplingTargets: (body: unknown) => unknown };
+    const real = api.getSamplingTargets.bind(daemon.samplingApi);
+    api.getSamplingTargets = (body) => {
+      if (failing.on) throw new Error('no permission for GetSamplingTargets'); // a 500; GetSamplingRules still answers
+      return real(body);
+    };
+    sampler.shouldTrace({});
+    await sampler.whenStarted();
+    const modes: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      for (let j = 0; j < 5; j++) sampler.shouldTrace({});
+      await clock.advance(10_100); // a target poll in each step
+      modes.push(sampler.stats().mode[0]);
+    }
+    expect(modes.join('')).toBe('f'.repeat(30)); // the retries of the rules succeed, but no flip back
+    expect(sampler.stats()).toMatchObject({ fallbacks: 1, recoveries: 0 });
+    expect(sampler.stats().targetPolls).toBeGreaterThanOrEqual(30); // a probe at every poll
+    failing.on = false;
+    await clock.advance(10_100);
+    expect(sampler.stats()).toMatchObject({ mode: 'centralized', fallbacks: 1, recoveries: 1 });
+  });
+
+  it('should ignore what a stopped run had under way: no failure counted, one poller chain after start()', async () => {
+    const server = createServer((req) => req.resume()); // accepts, never answers
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const clock = new FakeClock();
+    sampler = new CentralizedSampler({ endpoint: { host: '127.0.0.1', port: (server.address() as { port: number }).port }, now: clock.now, timers: clock, fallback: NEVER });
+    sampler.start();
+    sampler.shouldTrace({}); // the first fetch is under way, and never answered
+    const first = sampler.whenStarted();
+    sampler.stop(); // aborts it
+    sampler.start();
+    sampler.shouldTrace({});
+    await first;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sampler.stats()).toMatchObject({ ruleFetchFailures: 0, fallbacks: 0 });
+    expect(clock.pending()).toHaveLength(1); // the targets poller of the new run (its fetch is still under way)
+  });
+
+  it('should fetch the rules again at once when a decision finds them expired (a clock step), and use them again', async () => {
+    const { clock, sampler, daemon } = await setUp([rule('all', 1, { FixedRate: 1 })]);
+    sampler.shouldTrace({});
+    await sampler.whenStarted();
+    const fetches = daemon.stats().samplingRuleRequests;
+    clock.nowMs += 2 * 3_600_000; // no timer fired: a suspended laptop
+    expect(sampler.shouldTrace({})).toBe(false); // the local rules (never)
+    expect(sampler.stats()).toMatchObject({ mode: 'fallback', fallbackReason: expect.stringMatching(/more than 60 minutes ago/) });
+    const deadline = Date.now() + 5000; // the fetch the decision started (no timer fired)
+    while (sampler.stats().mode !== 'centralized' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(daemon.stats().samplingRuleRequests).toBe(fetches + 1);
+    expect(sampler.shouldTrace({})).toBe('all');
+  });
+
+  it('should apply a target, or put back the counts of a failed report, on the rule now in use when the rules were fetched again during the call', async () => {
+    let targets: 'slow' | 'slow-error' = 'slow';
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/GetSamplingRules') return res.end(JSON.stringify({ SamplingRuleRecords: [{ SamplingRule: rule('all', 1, { ReservoirSize: 9 }) }] }));
+        setTimeout(() => {
+          if (targets === 'slow-error') return res.writeHead(500).end('{}');
+          res.end(JSON.stringify({ SamplingTargetDocuments: [{ RuleName: 'all', FixedRate: 0, ReservoirQuota: 7, ReservoirQuotaTTL: 1_900_000_000, Interval: 10 }], UnprocessedStatistics: [] }));
+        }, 150);
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const clock = new FakeClock();
+    sampler = new CentralizedSampler({ endpoint: { host: '127.0.0.1', port: (server.address() as { port: number }).port }, now: clock.now, timers: clock, fallback: NEVER });
+    sampler.start();
+    sampler.shouldTrace({});
+    await sampler.whenStarted();
+    for (let i = 0; i < 3; i++) sampler.shouldTrace({});
+    let poll = sampler.pollTargets(); // answered in 150 ms
+    await sampler.refreshRules(); // new rule objects meanwhile
+    await poll;
+    expect(sampler.stats().rules[0]).toMatchObject({ ruleName: 'all', reservoirQuota: 7 });
+    targets = 'slow-error';
+    for (let i = 0; i < 4; i++) sampler.shouldTrace({});
+    clock.nowMs += 11_000; // the rule's interval has passed
+    poll = sampler.pollTargets();
+    await sampler.refreshRules();
+    await poll;
+    expect(sampler.stats().rules[0]).toMatchObject({ ruleName: 'all', requestCount: 4 }); // reported again with the next poll
+  });
+
+  it('should run its pollers outside the trace of the request that made the first decision', async () => {
+    const contexts: unknown[] = [];
+    const recorder = new Recorder().configure({ AWS_XRAY_TRACING_NAME: 'shop', EMITTER: new InMemoryEmitter(), SAMPLING: false, LOGGER: { error: () => {}, warn: () => contexts.push(activeEntity() ?? 'none'), log: () => {} } });
+    const clock = new FakeClock();
+    const timers: SamplerTimers = { setTimeout: (fn, ms) => (contexts.push(activeEntity() ?? 'none'), clock.setTimeout(fn, ms)), clearTimeout: (h) => clock.clearTimeout(h) };
+    sampler = new CentralizedSampler({ endpoint: { host: '127.0.0.1', port: 9 }, now: clock.now, timers, fallback: NEVER });
+    sampler.start();
+    const segment = recorder.beginSegment('request');
+    await recorder.runWith(segment, () => {
+      sampler!.shouldTrace({});
+      return sampler!.whenStarted(); // refused: the switch is logged
+    });
+    segment.close();
+    expect(contexts.length).toBeGreaterThanOrEqual(3); // the targets timer, the log line, the retry timer
+    expect(contexts.every((c) => c === 'none')).toBe(true);
+    await recorder.shutdown();
+  });
+
   it('should split one rule\u2019s reservoir between two processes that report to it', async () => {
     daemon = await LocalDaemon.start({ address: '127.0.0.1:0', viewerPort: false, sampling: { intervalSeconds: 1 } });
     daemon.samplingApi.setRules([rule('Default', 10000, { ReservoirSize: 5, FixedRate: 0 })]);
@@ -263,7 +371,7 @@ describe('centralized sampling against the local daemon over TCP', () => {
     for (let n = 0; n < answers.length; n++) {
       expect(sampler.shouldTrace({ path: '/' })).toBe(true);
       if (n === 0) await sampler.whenStarted();
-      else await clock.advance(10_000);
+      else await clock.advance(11_000); // retries come after 10 to 11 s
       problems.push(String(sampler.stats().fallbackReason));
     }
     expect(problems.slice(0, 7)).toEqual([

@@ -500,7 +500,7 @@ export class Recorder {
     this.emitter = this.writer = this.sampler = this.factory = undefined;
     // The library's log goes to the logger of the recorder that is now the most recent live one.
     diag.setLogger(liveRecorders[liveRecorders.length - 1]?.config?.logger);
-    await Promise.all([emitter?.shutdown().catch(() => {}), Promise.resolve(sampler?.stop?.()).catch(() => {})]);
+    await Promise.all([emitter?.shutdown().catch(() => {}), sampler ? stopSampler(sampler) : undefined]);
   }
 
   /** Counters: segments begun and sampled, documents written, sent and failed, problems by kind. */
@@ -534,7 +534,9 @@ export class Recorder {
   private stopCurrent(next: ResolvedConfig): void {
     const sampler = this.sampler;
     const emitter = this.emitter;
-    if (sampler && sampler !== next.sampler) void Promise.resolve().then(() => sampler.stop?.()).catch(() => {});
+    // Stopped now, not later: a sampler given again by a configuration in the same turn is started
+    // after this, and must not be stopped behind its back.
+    if (sampler && sampler !== next.sampler) stopSampler(sampler);
     if (emitter && emitter !== next.emitter) void emitter.shutdown().catch(() => {});
     this.emitter = this.writer = this.sampler = this.factory = undefined;
   }
@@ -647,6 +649,16 @@ export function recorderOf(entity: Entity | undefined): Recorder {
   return entity?.segment.recorder ?? ambientRecorder();
 }
 
+
+/** Stops a sampler; what its `stop()` throws or rejects with is logged, never thrown. */
+function stopSampler(sampler: Sampler): Promise<void> {
+  try {
+    return Promise.resolve(sampler.stop?.()).catch((e: unknown) => diag.error('sampler_stop_failed', `The sampler did not stop: ${describeValue(e)}`));
+  } catch (e) {
+    diag.error('sampler_stop_failed', `The sampler did not stop: ${describeValue(e)}`);
+    return Promise.resolve();
+  }
+}
 
 /** The sampler a configuration asks for: the user's own, the local rules, or centralized with them as the fallback. */
 function makeSampler(cfg: ResolvedConfig): Sampler {

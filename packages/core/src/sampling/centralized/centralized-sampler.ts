@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import { describeValue, diag } from '../../diag.js';
 import type { DaemonEndpoint } from '../../emitting/daemon-address.js';
+import { withoutTracing } from '../../instrumentation/suppression.js';
 import { LocalSampler } from '../local-sampler.js';
 import type { Sampler, SamplingRequest } from '../sampler.js';
 import { SamplingApiClient, type SamplingApiClientOptions } from './sampling-api-client.js';
@@ -109,12 +110,17 @@ export class CentralizedSampler implements Sampler {
 
   private rules: SamplingRule[] = [];
   private defaultRule: SamplingRule | undefined;
+  /** Every rule by name (the default included), for targets that arrive after a refresh. */
+  private byName = new Map<string, SamplingRule>();
   private skipped: Array<{ name: string; reason: string }> = [];
+  /** When the fetch of the rules in use began (a rule changed during a fetch of several pages is newer). */
   private rulesFetchedAt: number | undefined;
   /** Rules are used until then (fetch time plus the TTL); 0 before the first fetch. */
   private rulesUsableUntil = 0;
-  /** Whether the last call of the API succeeded. */
-  private healthy = false;
+  /** Whether the last `GetSamplingRules` succeeded. */
+  private rulesOk = false;
+  /** Whether the last `SamplingTargets` succeeded (true before the first). */
+  private targetsOk = true;
   /** Whether the daemon's rules decide (cached; checked against `rulesUsableUntil` per decision). */
   private centralized = false;
   private lastProblem = 'the rules have not been fetched yet';
@@ -123,6 +129,8 @@ export class CentralizedSampler implements Sampler {
 
   private started = false;
   private stopped = false;
+  /** Moves at every stop(): what a run started before it (a call under way, a timer) then does nothing. */
+  private generation = 0;
   private rulesTimer: unknown;
   private targetsTimer: unknown;
   private fetchingRules: Promise<void> | undefined;
@@ -150,12 +158,18 @@ export class CentralizedSampler implements Sampler {
     this.stopped = false;
   }
 
-  /** Stops the pollers and aborts calls under way; decisions use the local rules afterwards. */
+  /**
+   * Stops the pollers and aborts calls under way; decisions use the local rules afterwards. A later
+   * `start()` begins again at the next decision (a recorder configured anew may keep its sampler); what
+   * the earlier run had under way is ignored when it settles.
+   */
   stop(): void {
     this.stopped = true;
-    // A later start() begins again at the next decision (a recorder configured anew keeps its sampler).
+    this.generation++;
     this.started = false;
     this.firstFetch = undefined;
+    this.fetchingRules = undefined;
+    this.refetchAfter = false;
     this.timers.clearTimeout(this.rulesTimer);
     this.timers.clearTimeout(this.targetsTimer);
     this.rulesTimer = this.targetsTimer = undefined;
@@ -170,7 +184,11 @@ export class CentralizedSampler implements Sampler {
       if (now <= this.rulesUsableUntil) {
         const rule = this.match(request);
         if (rule !== undefined) return rule.decide(now, this.random) === 'none' ? false : rule.name;
-      } else this.updateMode();
+      } else {
+        // Too old (a suspended machine, a clock step): the local rules, and fetch them now.
+        this.updateMode();
+        if (this.fetchingRules === undefined) withoutTracing(() => void this.refreshRules());
+      }
     }
     return this.fallback.shouldTrace(request);
   }
@@ -183,50 +201,67 @@ export class CentralizedSampler implements Sampler {
     }
     this.timers.clearTimeout(this.rulesTimer);
     this.rulesTimer = undefined;
-    const run = this.fetchRules().finally(() => {
+    const generation = this.generation;
+    const run = this.fetchRules(generation).finally(() => {
+      if (generation !== this.generation) return;
       this.fetchingRules = undefined;
       if (this.stopped) return;
       if (this.refetchAfter) {
         this.refetchAfter = false;
         void this.refreshRules();
-      } else this.scheduleRules(this.centralized ? this.rulesIntervalMs + this.random() * this.rulesJitterMs : this.retryIntervalMs);
+      } else if (this.rulesOk && (this.rules.length > 0 || this.defaultRule !== undefined)) {
+        this.scheduleRules(this.rulesIntervalMs + this.random() * this.rulesJitterMs);
+      } else this.scheduleRules(this.retryDelay()); // failed, or no usable rule: try again soon
+
     });
     this.fetchingRules = run;
     return run;
   }
 
-  /** Reports the statistics of the rules that are due and applies the targets. Never rejects. */
+  /**
+   * Reports the statistics of the rules that are due and applies the targets. After a failed call it
+   * asks again at every poll, with a document of no requests when no rule is due, so that it notices
+   * when the API answers again (a rule only reports while the daemon's rules decide). Never rejects.
+   */
   async pollTargets(): Promise<void> {
+    const generation = this.generation;
     const now = this.now();
     // Timers run on the event loop's cached clock, so a poll can fire a few milliseconds before
     // `Date.now()` reaches the rule's report time; within half a poll interval it is due now, else it
     // would wait a whole extra interval.
     const reportBy = now + this.targetsIntervalMs / 2;
-    const due = this.allRules().filter((r) => r.dueForReport(reportBy));
-    if (due.length === 0) return;
+    const all = this.allRules();
+    const due = all.filter((r) => r.dueForReport(reportBy));
+    const probe = due.length === 0 && !this.targetsOk && this.rulesOk && all.length > 0;
+    if (due.length === 0 && !probe) return;
     let refresh = false;
-    for (let i = 0; i < due.length; i += STATISTICS_BATCH) {
-      if (this.stopped) return;
-      const batch = due.slice(i, i + STATISTICS_BATCH);
-      const statistics = batch.map((r) => r.takeStatistics(now));
+    const batches = probe ? 1 : Math.ceil(due.length / STATISTICS_BATCH);
+    for (let b = 0; b < batches; b++) {
+      if (this.stopped || generation !== this.generation) return;
+      const batch = due.slice(b * STATISTICS_BATCH, (b + 1) * STATISTICS_BATCH);
+      const statistics: RuleStatistics[] = probe
+        ? [{ ruleName: all[all.length - 1].name, requestCount: 0, sampledCount: 0, borrowCount: 0 }]
+        : batch.map((r) => r.takeStatistics(now));
       this.counters.targetPolls++;
       try {
         const answer = await this.client.getSamplingTargets(this.clientId, Math.floor(now / 1000), statistics);
+        if (generation !== this.generation) return;
         const applyAt = this.now();
-        for (const rule of batch) {
-          const target = answer.targets.get(rule.name);
-          if (target !== undefined) rule.applyTarget(target, applyAt);
-        }
+        // By name in the rules now in use: a refresh during the call replaced the rule objects.
+        for (const [name, target] of answer.targets) this.byName.get(name)?.applyTarget(target, applyAt);
         for (const u of answer.unprocessed) {
           if (u.errorCode.startsWith('4')) refresh = true;
-          if (u.errorCode.startsWith('5')) restore(batch, statistics, u.ruleName);
+          if (u.errorCode.startsWith('5')) restore(this.byName, statistics, u.ruleName);
           diag.warn('sampling_statistics_unprocessed', `The X-Ray service did not take the statistics of sampling rule "${u.ruleName}" (${u.errorCode}: ${u.message}).`, u.ruleName);
         }
         if (answer.lastRuleModificationMs !== undefined && this.rulesFetchedAt !== undefined && answer.lastRuleModificationMs > this.rulesFetchedAt) refresh = true;
-        this.succeeded();
+        this.targetsOk = true;
+        this.updateMode();
       } catch (e) {
+        if (generation !== this.generation) return;
         this.counters.targetPollFailures++;
-        batch.forEach((rule, j) => rule.restoreStatistics(statistics[j]));
+        for (const stats of statistics) restore(this.byName, statistics, stats.ruleName);
+        this.targetsOk = false;
         this.failed(e);
         return;
       }
@@ -259,8 +294,12 @@ export class CentralizedSampler implements Sampler {
   private begin(): void {
     if (this.stopped) return;
     this.started = true;
-    this.firstFetch = this.refreshRules();
-    this.scheduleTargets();
+    // The first decision may come inside a request: the pollers' timers and calls must not keep its
+    // trace (they would run in it for the life of the process).
+    withoutTracing(() => {
+      this.firstFetch = this.refreshRules();
+      this.scheduleTargets();
+    });
   }
 
   /** Resolves when the first fetch of rules, started by the first decision, is done (tests, start-up). */
@@ -277,6 +316,11 @@ export class CentralizedSampler implements Sampler {
     return this.defaultRule;
   }
 
+  /** The wait before another try after a failure: the retry interval plus up to a tenth of it, so that a fleet does not retry in step. */
+  private retryDelay(): number {
+    return this.retryIntervalMs * (1 + this.random() / 10);
+  }
+
   private scheduleRules(ms: number): void {
     if (this.stopped) return;
     this.timers.clearTimeout(this.rulesTimer);
@@ -288,14 +332,18 @@ export class CentralizedSampler implements Sampler {
 
   private scheduleTargets(): void {
     if (this.stopped) return;
+    const generation = this.generation;
     this.targetsTimer = this.timers.setTimeout(() => {
       this.targetsTimer = undefined;
-      return this.pollTargets().finally(() => this.scheduleTargets());
+      return this.pollTargets().finally(() => {
+        if (generation === this.generation) this.scheduleTargets();
+      });
     }, this.targetsIntervalMs + this.random() * this.targetsJitterMs);
   }
 
-  private async fetchRules(): Promise<void> {
+  private async fetchRules(generation: number): Promise<void> {
     this.counters.ruleFetches++;
+    const startedAt = this.now();
     const definitions: SamplingRuleDefinition[] = [];
     const skipped: Array<{ name: string; reason: string }> = [];
     try {
@@ -303,7 +351,7 @@ export class CentralizedSampler implements Sampler {
       const seen = new Set<string>();
       let pages = 0;
       do {
-        if (this.stopped) return;
+        if (this.stopped || generation !== this.generation) return;
         if (++pages > this.maxPages) throw new Error(`more than ${this.maxPages} pages of rules`);
         const page = await this.client.getSamplingRules(token);
         definitions.push(...page.rules);
@@ -315,21 +363,21 @@ export class CentralizedSampler implements Sampler {
         }
       } while (token !== undefined);
     } catch (e) {
-      if (this.stopped) return;
+      if (this.stopped || generation !== this.generation) return;
       this.counters.ruleFetchFailures++;
+      this.rulesOk = false;
       this.failed(e);
       return;
     }
-    if (this.stopped) return;
-    this.load(definitions, skipped);
-    this.succeeded();
+    if (this.stopped || generation !== this.generation) return;
+    this.load(definitions, skipped, startedAt);
+    this.rulesOk = true;
+    this.updateMode();
   }
 
   /** Replaces the rules; rules of the same name keep their quota and counts. */
-  private load(definitions: SamplingRuleDefinition[], skipped: Array<{ name: string; reason: string }>): void {
-    const previous = new Map<string, SamplingRule>();
-    for (const r of this.rules) previous.set(r.name, r);
-    if (this.defaultRule) previous.set(this.defaultRule.name, this.defaultRule);
+  private load(definitions: SamplingRuleDefinition[], skipped: Array<{ name: string; reason: string }>, fetchedAt: number): void {
+    const previous = this.byName;
     const byName = new Map<string, SamplingRule>();
     for (const d of definitions) {
       if (byName.has(d.ruleName)) continue; // names are unique in an account; the first one wins
@@ -339,43 +387,35 @@ export class CentralizedSampler implements Sampler {
       byName.set(d.ruleName, rule);
     }
     const def = byName.get(DEFAULT_RULE_NAME);
-    byName.delete(DEFAULT_RULE_NAME);
-    this.rules = [...byName.values()].sort(
-      (a, b) => a.definition.priority - b.definition.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
-    );
+    this.rules = [...byName.values()]
+      .filter((r) => r !== def)
+      .sort((a, b) => a.definition.priority - b.definition.priority || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     this.defaultRule = def;
+    this.byName = byName;
     this.skipped = skipped;
     for (const s of skipped) {
       diag.warn('sampling_rule_skipped', `Sampling rule "${s.name}" is not used: ${s.reason}.`, s.name);
     }
-    const now = this.now();
-    this.rulesFetchedAt = now;
-    this.rulesUsableUntil = now + this.rulesTtlMs;
-  }
-
-  private succeeded(): void {
-    this.healthy = true;
-    this.updateMode();
+    this.rulesFetchedAt = fetchedAt;
+    this.rulesUsableUntil = fetchedAt + this.rulesTtlMs;
   }
 
   private failed(e: unknown): void {
-    this.healthy = false;
     this.lastProblem = `the sampling API at ${this.client.address} failed: ${e instanceof Error ? e.message : describeValue(e)}`;
     this.updateMode();
-    // Try again soon: while the daemon is away no rule matches, so no target poll would notice its return.
-    if (this.fetchingRules === undefined && !this.stopped) this.scheduleRules(this.retryIntervalMs);
   }
 
   /** Recomputes who decides and logs a switch (to the local rules, and back). */
   private updateMode(): void {
     const loaded = this.rulesFetchedAt !== undefined;
     const fresh = loaded && this.now() <= this.rulesUsableUntil;
-    if (this.healthy && loaded && !fresh) {
+    const healthy = this.rulesOk && this.targetsOk;
+    if (healthy && loaded && !fresh) {
       this.lastProblem = `the sampling rules were last fetched more than ${Math.round(this.rulesTtlMs / 60000)} minutes ago`;
-    } else if (this.healthy && fresh && this.rules.length === 0 && this.defaultRule === undefined) {
+    } else if (healthy && fresh && this.rules.length === 0 && this.defaultRule === undefined) {
       this.lastProblem = 'the daemon answered no usable sampling rule';
     }
-    const next = !this.stopped && this.healthy && fresh && (this.rules.length > 0 || this.defaultRule !== undefined);
+    const next = !this.stopped && healthy && fresh && (this.rules.length > 0 || this.defaultRule !== undefined);
     const was = this.centralized;
     this.centralized = next;
     if (next && !was) {
@@ -384,7 +424,7 @@ export class CentralizedSampler implements Sampler {
         say(`xrayjs: centralized sampling is back: the rules of the daemon at ${this.client.address} decide again.`);
       }
       this.toldFallback = false;
-    } else if (!next && !this.stopped && !this.toldFallback && (was || loaded || !this.healthy)) {
+    } else if (!next && !this.stopped && !this.toldFallback && (was || loaded || !healthy)) {
       this.counters.fallbacks++;
       this.toldFallback = true;
       say(`xrayjs: centralized sampling is unavailable (${this.lastProblem}); the local sampling rules decide until it answers.`);
@@ -392,16 +432,18 @@ export class CentralizedSampler implements Sampler {
   }
 }
 
-function restore(batch: SamplingRule[], statistics: RuleStatistics[], name: string): void {
-  const i = batch.findIndex((r) => r.name === name);
-  if (i !== -1) batch[i].restoreStatistics(statistics[i]);
+/** Puts back the counts of a rule whose report failed, into the rule of that name now in use. */
+function restore(byName: ReadonlyMap<string, SamplingRule>, statistics: readonly RuleStatistics[], name: string): void {
+  const stats = statistics.find((s) => s.ruleName === name);
+  if (stats !== undefined) byName.get(name)?.restoreStatistics(stats);
 }
 
 /** Logs a switch of the sampler (each one once; a switch happens at most once per poll). */
 function say(message: string): void {
   diag.count('sampling_switch');
   try {
-    diag.logger.warn(message);
+    // Outside any trace: a logger that ships over HTTP must not land in a request's segment.
+    withoutTracing(() => diag.logger.warn(message));
   } catch {
     // a logger that throws must not break the poller
   }
