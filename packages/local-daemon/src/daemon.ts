@@ -220,10 +220,11 @@ export class LocalDaemon {
     return this.waitFor((d) => d.store.size >= count, timeoutMs);
   }
 
-  /** Forgets all traces and rejections. */
+  /** Forgets all traces, rejections and the sampling statistics (the viewer's Clear). */
   clear(): void {
     this.store.clear();
     this.rejections.length = 0;
+    this.samplingApi.clearStatistics();
     this.notify();
   }
 
@@ -303,21 +304,24 @@ export class LocalDaemon {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
+    // Errors as the AWS API writes them: the type in the body's __type and in X-Amzn-ErrorType.
+    const fail = (status: number, type: string, message: string, extra: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', 'x-amzn-errortype': type, ...extra });
+      res.end(JSON.stringify({ __type: type, message }));
+    };
     try {
       if (req.method !== 'POST' || (req.url !== '/GetSamplingRules' && req.url !== '/SamplingTargets')) {
-        return send(404, { message: `The local daemon answers POST /GetSamplingRules and POST /SamplingTargets, not ${req.method} ${req.url}` });
+        return fail(404, 'UnknownOperationException', `The local daemon answers POST /GetSamplingRules and POST /SamplingTargets, not ${req.method} ${req.url}`);
       }
       const text = await readBody(req, MAX_SAMPLING_BODY);
       if (text === undefined) {
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-        res.end(JSON.stringify({ __type: 'InvalidRequestException', message: `the request body is over ${MAX_SAMPLING_BODY} bytes` }));
-        return;
+        return fail(413, 'RequestEntityTooLargeException', `the request body is over ${MAX_SAMPLING_BODY} bytes`, { connection: 'close' });
       }
       let body: unknown;
       try {
         body = text.trim() === '' ? undefined : JSON.parse(text);
       } catch {
-        return send(400, { __type: 'InvalidRequestException', message: 'the request body is not JSON' });
+        return fail(400, 'InvalidRequestException', 'the request body is not JSON');
       }
       if (req.url === '/GetSamplingRules') {
         this.counters.samplingRuleRequests++;
@@ -328,8 +332,8 @@ export class LocalDaemon {
       this.notify();
       return send(200, answer);
     } catch (e) {
-      if (isInvalidRequest(e)) return send(400, { __type: 'InvalidRequestException', message: e.message });
-      return send(500, { message: String(e) });
+      if (isInvalidRequest(e)) return fail(400, 'InvalidRequestException', e.message);
+      return fail(500, 'InternalFailure', String(e));
     }
   }
 

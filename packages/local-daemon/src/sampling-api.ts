@@ -8,8 +8,13 @@ export interface DefaultRule {
   reservoirSize: number;
 }
 
-/** A sampling rule as the X-Ray API writes it (`SamplingRule`). */
+/** A sampling rule as the X-Ray API writes it (`SamplingRule`), with its record's times when the file gave them. */
 export interface SamplingRuleJson {
+  /** Adaptive sampling, served as the file gives it (this daemon assigns no boost). */
+  SamplingRateBoost?: { MaxRate: number; CooldownWindowMinutes?: number };
+  /** Of the rule's `SamplingRuleRecord` in the file, epoch seconds (not sent inside `SamplingRule`). */
+  CreatedAt?: number;
+  ModifiedAt?: number;
   RuleName: string;
   RuleARN: string;
   ResourceARN: string;
@@ -74,6 +79,31 @@ const PATTERNS = ['ServiceName', 'ServiceType', 'Host', 'HTTPMethod', 'URLPath',
 const PATTERN_LIMITS: Record<(typeof PATTERNS)[number], number> = { ServiceName: 64, ServiceType: 64, Host: 64, HTTPMethod: 10, URLPath: 128, ResourceARN: 500 };
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A timestamp of the API (epoch seconds, or an ISO string as some tools write) in epoch seconds. */
+function epochSeconds(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
+  if (typeof v === 'string' && v.length > 0) {
+    const n = Number(v);
+    if (Number.isFinite(n) && n >= 0) return n;
+    const ms = Date.parse(v);
+    if (Number.isFinite(ms)) return ms / 1000;
+  }
+  return undefined;
+}
+
+function validBoost(v: unknown): v is { MaxRate: number; CooldownWindowMinutes?: number } {
+  if (!isObject(v) || typeof v.MaxRate !== 'number' || !(v.MaxRate >= 0 && v.MaxRate <= 1)) return false;
+  const c = v.CooldownWindowMinutes;
+  return c === undefined || (typeof c === 'number' && Number.isInteger(c) && c >= 0);
+}
+
+/** Most clients kept per rule (the longest silent are forgotten first): a bound against junk client ids. */
+const MAX_CLIENTS_PER_RULE = 1000;
+/** The largest count a statistics document may carry (the API's Integer). */
+const MAX_COUNT = 2 ** 31 - 1;
+/** Rule lists kept for the `NextToken`s handed out before the rules changed. */
+const KEPT_VERSIONS = 8;
+
 function defaultRuleJson(rule: DefaultRule): SamplingRuleJson {
   return {
     RuleName: 'Default',
@@ -113,13 +143,16 @@ export function parseRulesDocument(doc: unknown, defaultRule: DefaultRule = { fi
     const where = `rule ${i + 1}`;
     if (!isObject(raw)) throw new InvalidRulesFileError(`${where} is not an object`);
     const name = raw.RuleName;
-    if (typeof name !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(name)) {
-      throw new InvalidRulesFileError(`${where}: RuleName must be 1 to 32 letters, digits, "-" or "_" (got ${JSON.stringify(name)})`);
+    if (typeof name !== 'string' || name.length < 1 || name.length > 32) {
+      throw new InvalidRulesFileError(`${where}: RuleName must be a string of 1 to 32 characters (got ${JSON.stringify(name)})`);
     }
     const at = `rule "${name}"`;
     if (names.has(name)) throw new InvalidRulesFileError(`${at} is defined twice`);
     names.add(name);
     const priority = raw.Priority ?? (name === 'Default' ? 10000 : undefined);
+    if (name === 'Default' && priority !== 10000) {
+      throw new InvalidRulesFileError(`${at}: the Default rule's Priority is 10000, as in the X-Ray service (it is matched after every other rule; got ${JSON.stringify(raw.Priority)})`);
+    }
     if (typeof priority !== 'number' || !Number.isInteger(priority) || priority < 1 || (priority > 9999 && name !== 'Default')) {
       throw new InvalidRulesFileError(`${at}: Priority must be a whole number from 1 to 9999 (got ${JSON.stringify(raw.Priority)})`);
     }
@@ -132,8 +165,9 @@ export function parseRulesDocument(doc: unknown, defaultRule: DefaultRule = { fi
     const patterns = {} as Record<(typeof PATTERNS)[number], string>;
     for (const field of PATTERNS) {
       const v = raw[field] ?? '*';
-      if (typeof v !== 'string' || v.length === 0 || v.length > PATTERN_LIMITS[field]) {
-        throw new InvalidRulesFileError(`${at}: ${field} must be a pattern of 1 to ${PATTERN_LIMITS[field]} characters (got ${JSON.stringify(raw[field])})`);
+      // The API allows an empty pattern (it matches only an empty value).
+      if (typeof v !== 'string' || v.length > PATTERN_LIMITS[field]) {
+        throw new InvalidRulesFileError(`${at}: ${field} must be a pattern of at most ${PATTERN_LIMITS[field]} characters (got ${JSON.stringify(raw[field])})`);
       }
       patterns[field] = v;
     }
@@ -145,7 +179,17 @@ export function parseRulesDocument(doc: unknown, defaultRule: DefaultRule = { fi
     if (!isObject(attributes) || Object.entries(attributes).some(([k, v]) => typeof v !== 'string' || k.length < 1 || k.length > 32 || v.length < 1 || v.length > 32) || Object.keys(attributes).length > 5) {
       throw new InvalidRulesFileError(`${at}: Attributes must be an object of at most 5 strings, keys and values 1 to 32 characters`);
     }
+    const boost = raw.SamplingRateBoost;
+    if (boost !== undefined && boost !== null && !validBoost(boost)) {
+      throw new InvalidRulesFileError(`${at}: SamplingRateBoost must be {"MaxRate": 0 to 1, "CooldownWindowMinutes": a whole number >= 0}`);
+    }
+    const record = raw === item ? undefined : (item as Json);
+    const createdAt = epochSeconds(record?.CreatedAt);
+    const modifiedAt = epochSeconds(record?.ModifiedAt);
     rules.push({
+      ...(validBoost(boost) ? { SamplingRateBoost: boost } : {}),
+      ...(createdAt !== undefined ? { CreatedAt: createdAt } : {}),
+      ...(modifiedAt !== undefined ? { ModifiedAt: modifiedAt } : {}),
       RuleName: name,
       RuleARN: typeof raw.RuleARN === 'string' ? raw.RuleARN : `arn:aws:xray:local:000000000000:sampling-rule/${name}`,
       ResourceARN: patterns.ResourceARN,
@@ -189,6 +233,8 @@ export function parseRulesFile(path: string, defaultRule?: DefaultRule): Samplin
 interface ClientState {
   lastReport: number;
   quota: number;
+  /** Epoch seconds until which its quota holds. */
+  quotaUntil: number;
   requests: number;
   sampled: number;
   borrowed: number;
@@ -196,10 +242,13 @@ interface ClientState {
 
 /**
  * The sampling API of the X-Ray service as the daemon proxies it: `GetSamplingRules` in pages, and
- * `SamplingTargets`, which splits each rule's reservoir between the clients that report to it (those
- * whose last report is at most two intervals old), as the service does: each gets
- * `floor(ReservoirSize / clients)`, and the remainder goes one each to the first clients by id, so
- * that the quotas add up to the reservoir.
+ * `SamplingTargets`, which splits each rule's reservoir between the clients that report to it.
+ *
+ * The split: a client counts while the quota it was last given holds (`ReservoirQuotaTTL`) or it
+ * reported within two intervals; each gets `floor(ReservoirSize / clients)`, the remainder one each to
+ * the first clients by id, but never more than what the other clients' quotas still holding leave of
+ * the reservoir, so that the quotas in force never add up to more than `ReservoirSize` (a client that
+ * joins gets its share once the others have reported and taken theirs down).
  */
 export class SamplingApi {
   private rules: SamplingRuleJson[];
@@ -208,9 +257,12 @@ export class SamplingApi {
   private readonly interval: number;
   private readonly ttl: number;
   private readonly now: () => number;
-  private fileMtimeMs = 0;
+  private fileSignature = '';
   /** Epoch seconds (with a fraction, as the API's timestamps) of the last change of the rules. */
   private modifiedAt: number;
+  /** Moves with every change of the rules; `NextToken`s name the version they page through. */
+  private version = 1;
+  private readonly versions = new Map<number, SamplingRuleJson[]>();
   /** Statistics per rule name, then per client id. */
   private readonly clients = new Map<string, Map<string, ClientState>>();
   /** The last problem reading the rules file (a bad edit keeps the previous rules). */
@@ -224,15 +276,15 @@ export class SamplingApi {
     this.now = options.now ?? Date.now;
     this.modifiedAt = this.now() / 1000;
     if (options.rulesFile) {
+      this.fileSignature = signatureOf(options.rulesFile) ?? '';
       this.rules = parseRulesFile(options.rulesFile, this.defaultRule);
-      this.fileMtimeMs = statSync(options.rulesFile).mtimeMs;
     } else this.rules = [defaultRuleJson(this.defaultRule)];
+    this.versions.set(this.version, this.rules);
   }
 
   /** Replaces the rules (tests, the viewer); `LastRuleModification` moves. */
   setRules(rules: unknown): void {
-    this.rules = parseRulesDocument(rules, this.defaultRule);
-    this.modified();
+    this.replace(parseRulesDocument(rules, this.defaultRule));
   }
 
   /** `POST /GetSamplingRules`. */
@@ -240,62 +292,90 @@ export class SamplingApi {
     if (body !== undefined && !isObject(body)) throw new InvalidRequest('the request body must be a JSON object');
     this.reloadIfChanged();
     const token = (body as Json | undefined)?.NextToken;
+    let rules = this.rules;
+    let version = this.version;
     let start = 0;
     if (token !== undefined && token !== null) {
-      const m = typeof token === 'string' ? /^page-(\d{1,6})$/.exec(token) : null;
-      if (!m || Number(m[1]) >= this.rules.length) throw new InvalidRequest('NextToken is not one this daemon gave');
-      start = Number(m[1]);
+      // A token pages through the rules as they were when the first page was asked for, even if they
+      // changed since (a client would otherwise skip or repeat rules).
+      const m = typeof token === 'string' ? /^v(\d{1,9})-(\d{1,6})$/.exec(token) : null;
+      const kept = m ? this.versions.get(Number(m[1])) : undefined;
+      if (!m || !kept || Number(m[2]) >= kept.length) throw new InvalidRequest('NextToken is not one this daemon gave, or the rules it paged through changed too often since');
+      rules = kept;
+      version = Number(m[1]);
+      start = Number(m[2]);
     }
-    const page = this.rules.slice(start, start + this.pageSize);
-    const next = start + this.pageSize < this.rules.length ? `page-${start + this.pageSize}` : undefined;
+    const page = rules.slice(start, start + this.pageSize);
+    const next = start + this.pageSize < rules.length ? `v${version}-${start + this.pageSize}` : undefined;
     return {
-      SamplingRuleRecords: page.map((rule) => ({ SamplingRule: rule, CreatedAt: 0, ModifiedAt: this.modifiedAt })),
+      SamplingRuleRecords: page.map(({ CreatedAt, ModifiedAt, ...rule }) => ({ SamplingRule: rule, CreatedAt: CreatedAt ?? 0, ModifiedAt: ModifiedAt ?? this.modifiedAt })),
       ...(next ? { NextToken: next } : {}),
     };
   }
 
   /** `POST /SamplingTargets`. */
   getSamplingTargets(body: unknown): Json {
-    const docs = (body as { SamplingStatisticsDocuments?: unknown } | undefined)?.SamplingStatisticsDocuments;
+    if (!isObject(body)) throw new InvalidRequest('the request body must be a JSON object');
+    const docs = body.SamplingStatisticsDocuments;
     if (!Array.isArray(docs)) throw new InvalidRequest('SamplingStatisticsDocuments is required and must be an array');
     if (docs.length > 25) throw new InvalidRequest('SamplingStatisticsDocuments holds at most 25 documents');
+    const boosts = body.SamplingBoostStatisticsDocuments;
+    if (boosts !== undefined && boosts !== null && (!Array.isArray(boosts) || boosts.length > 25)) {
+      throw new InvalidRequest('SamplingBoostStatisticsDocuments must be an array of at most 25 documents');
+    }
     this.reloadIfChanged();
     const now = this.now() / 1000;
     const checked = docs.map((d: unknown) => {
       if (!isObject(d)) throw new InvalidRequest('a statistics document is not an object');
-      const missing = ['RuleName', 'ClientID', 'Timestamp', 'RequestCount', 'SampledCount'].filter((k) => d[k] === undefined);
+      const missing = ['RuleName', 'ClientID', 'Timestamp', 'RequestCount', 'SampledCount'].filter((k) => d[k] === undefined || d[k] === null);
       if (missing.length > 0) throw new InvalidRequest(`a statistics document lacks ${missing.join(', ')}`);
+      if (typeof d.RuleName !== 'string' || d.RuleName.length < 1 || d.RuleName.length > 32) throw new InvalidRequest('RuleName must be a string of 1 to 32 characters');
       if (typeof d.ClientID !== 'string' || d.ClientID.length !== 24) throw new InvalidRequest('ClientID must be 24 characters');
+      if (epochSeconds(d.Timestamp) === undefined) throw new InvalidRequest('Timestamp must be a time (epoch seconds)');
       for (const k of ['RequestCount', 'SampledCount', 'BorrowCount'] as const) {
-        if (d[k] !== undefined && (typeof d[k] !== 'number' || !Number.isInteger(d[k]) || (d[k] as number) < 0)) throw new InvalidRequest(`${k} must be a whole number >= 0`);
+        const v = d[k];
+        // An optional member sent as null is absent (restJson).
+        if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_COUNT)) {
+          throw new InvalidRequest(`${k} must be a whole number from 0 to ${MAX_COUNT}`);
+        }
       }
-      return d as { RuleName: unknown; ClientID: string; RequestCount: number; SampledCount: number; BorrowCount?: number };
+      return d as { RuleName: string; ClientID: string; RequestCount: number; SampledCount: number; BorrowCount?: number | null };
     });
+    const byName = new Map(this.rules.map((r) => [r.RuleName, r]));
     const targets: Json[] = [];
     const unprocessed: Json[] = [];
     // Record every report first, so that clients reporting together are counted together.
     for (const d of checked) {
-      const rule = this.rules.find((r) => r.RuleName === d.RuleName);
+      const rule = byName.get(d.RuleName);
       if (!rule) {
         unprocessed.push({ RuleName: d.RuleName, ErrorCode: '400', Message: 'Unknown rule' });
         continue;
       }
       let perClient = this.clients.get(rule.RuleName);
       if (!perClient) this.clients.set(rule.RuleName, (perClient = new Map()));
-      const state = perClient.get(d.ClientID) ?? { lastReport: now, quota: 0, requests: 0, sampled: 0, borrowed: 0 };
+      const state = perClient.get(d.ClientID) ?? { lastReport: now, quota: 0, quotaUntil: 0, requests: 0, sampled: 0, borrowed: 0 };
       state.lastReport = now;
       state.requests += d.RequestCount;
       state.sampled += d.SampledCount;
       state.borrowed += d.BorrowCount ?? 0;
+      perClient.delete(d.ClientID); // re-inserted last: the map is in order of the last report
       perClient.set(d.ClientID, state);
+      if (perClient.size > MAX_CLIENTS_PER_RULE) perClient.delete(perClient.keys().next().value!);
     }
+    const shares = new Map<string, (clientId: string) => number>();
     for (const d of checked) {
-      const rule = this.rules.find((r) => r.RuleName === d.RuleName);
+      const rule = byName.get(d.RuleName);
       if (!rule) continue;
-      const quota = this.quotaOf(rule, d.ClientID, now);
-      targets.push({ RuleName: rule.RuleName, FixedRate: rule.FixedRate, ReservoirQuota: quota, ReservoirQuotaTTL: Math.floor(now) + this.ttl, Interval: this.interval });
+      let share = shares.get(rule.RuleName);
+      if (!share) shares.set(rule.RuleName, (share = this.splitOf(rule, now)));
+      targets.push({ RuleName: rule.RuleName, FixedRate: rule.FixedRate, ReservoirQuota: share(d.ClientID), ReservoirQuotaTTL: Math.floor(now) + this.ttl, Interval: this.interval });
     }
-    return { SamplingTargetDocuments: targets, LastRuleModification: this.modifiedAt, UnprocessedStatistics: unprocessed };
+    return {
+      SamplingTargetDocuments: targets,
+      LastRuleModification: this.modifiedAt,
+      UnprocessedStatistics: unprocessed,
+      ...(Array.isArray(boosts) ? { UnprocessedBoostStatistics: [] } : {}),
+    };
   }
 
   /** The rules with the statistics their clients reported. */
@@ -305,8 +385,8 @@ export class SamplingApi {
     return this.rules.map((rule) => {
       const perClient = this.clients.get(rule.RuleName) ?? new Map<string, ClientState>();
       const clients = [...perClient.entries()]
-        .filter(([, s]) => now - s.lastReport <= 2 * this.interval)
-        .map(([clientId, s]) => ({ clientId, ...s }))
+        .filter(([, s]) => this.counts(s, now))
+        .map(([clientId, s]) => ({ clientId, lastReport: s.lastReport, quota: s.quota, requests: s.requests, sampled: s.sampled, borrowed: s.borrowed }))
         .sort((a, b) => (a.clientId < b.clientId ? -1 : 1));
       let requests = 0;
       let sampled = 0;
@@ -325,44 +405,76 @@ export class SamplingApi {
     this.clients.clear();
   }
 
-  private quotaOf(rule: SamplingRuleJson, clientId: string, now: number): number {
+  /** Whether a client counts in a rule's split: its quota holds, or it reported within two intervals. */
+  private counts(state: ClientState, now: number): boolean {
+    return now < state.quotaUntil || now - state.lastReport <= 2 * this.interval;
+  }
+
+  /** The quotas of one rule now, given out one client at a time (each recorded with its TTL). */
+  private splitOf(rule: SamplingRuleJson, now: number): (clientId: string) => number {
     const perClient = this.clients.get(rule.RuleName)!;
     const active: string[] = [];
     for (const [id, s] of perClient) {
-      if (now - s.lastReport <= 2 * this.interval) active.push(id);
+      if (this.counts(s, now)) active.push(id);
       else if (now - s.lastReport > 3600) perClient.delete(id);
     }
     active.sort();
     const n = active.length;
-    const index = active.indexOf(clientId);
-    const quota = Math.floor(rule.ReservoirSize / n) + (index < rule.ReservoirSize % n ? 1 : 0);
-    perClient.get(clientId)!.quota = quota;
-    return quota;
+    const size = rule.ReservoirSize;
+    const index = new Map(active.map((id, i) => [id, i]));
+    return (clientId) => {
+      const i = index.get(clientId) ?? n;
+      const fair = Math.floor(size / Math.max(1, n)) + (i < size % Math.max(1, n) ? 1 : 0);
+      let others = 0;
+      for (const [id, s] of perClient) if (id !== clientId && now < s.quotaUntil) others += s.quota;
+      const quota = Math.max(0, Math.min(fair, size - others));
+      const state = perClient.get(clientId)!;
+      state.quota = quota;
+      state.quotaUntil = Math.floor(now) + this.ttl;
+      return quota;
+    };
   }
 
   private reloadIfChanged(): void {
     const file = this.options.rulesFile;
     if (!file) return;
-    let mtime: number;
-    try {
-      mtime = statSync(file).mtimeMs;
-    } catch (e) {
-      this.fileProblem = `cannot read ${file}: ${(e as Error).message}; the previous rules are served`;
+    const signature = signatureOf(file);
+    if (signature === undefined) {
+      this.fileProblem = `cannot read ${file}; the previous rules are served`;
+      this.fileSignature = ''; // read again whenever it is back, whatever its times
       return;
     }
-    if (mtime === this.fileMtimeMs) return;
-    this.fileMtimeMs = mtime;
+    // Size and inode as well as the times: a file completed within one tick of a coarse clock, or
+    // copied with its times kept, is still read again.
+    if (signature === this.fileSignature) return;
+    this.fileSignature = signature;
     try {
-      this.rules = parseRulesFile(file, this.defaultRule);
+      this.replace(parseRulesFile(file, this.defaultRule));
       this.fileProblem = undefined;
-      this.modified();
     } catch (e) {
       this.fileProblem = `${(e as Error).message}; the previous rules are served`;
     }
   }
 
-  private modified(): void {
+  private replace(rules: SamplingRuleJson[]): void {
+    this.rules = rules;
     this.modifiedAt = Math.max(this.modifiedAt + 0.001, this.now() / 1000);
+    this.version++;
+    this.versions.set(this.version, rules);
+    for (const v of this.versions.keys()) if (v <= this.version - KEPT_VERSIONS) this.versions.delete(v);
+    // Statistics of rules that are gone go with them.
+    const names = new Set(rules.map((r) => r.RuleName));
+    for (const name of this.clients.keys()) if (!names.has(name)) this.clients.delete(name);
+  }
+}
+
+/** What tells a changed file: times, size and inode; `undefined` when it cannot be read. */
+function signatureOf(file: string): string | undefined {
+  try {
+    const st = statSync(file);
+    return `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return undefined;
   }
 }
 

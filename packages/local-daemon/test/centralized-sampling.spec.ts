@@ -78,12 +78,13 @@ describe('centralized sampling against the local daemon over TCP', () => {
       rule('by-type', 6, { ServiceType: 'AWS::ECS::Container', FixedRate: 1 }),
       rule('by-arn', 7, { ResourceARN: 'arn:aws:ecs:*:service/shop/*', FixedRate: 1 }),
       rule('by-attribute', 8, { Attributes: { 'x-tenant': 'gold-*' }, FixedRate: 1 }),
+      rule('by-empty-type', 9, { ServiceType: '', FixedRate: 1 }), // the API allows "": it matches only an empty (or unknown) value
       rule('Default', 10000, { FixedRate: 0, ReservoirSize: 0 }),
     ]);
     expect(sampler.shouldTrace({ path: '/' })).toBe(false); // before the rules arrive: the local rules (never)
     await sampler.whenStarted();
-    expect(daemon.stats().samplingRuleRequests).toBe(4); // 8 rules in pages of 2
-    expect(sampler.stats().rules.map((r) => r.ruleName)).toEqual(['by-host', 'by-service', 'by-method', 'by-path', 'by-type', 'by-arn', 'by-attribute', 'Default']);
+    expect(daemon.stats().samplingRuleRequests).toBe(5); // 9 rules in pages of 2
+    expect(sampler.stats().rules.map((r) => r.ruleName)).toEqual(['by-host', 'by-service', 'by-method', 'by-path', 'by-type', 'by-arn', 'by-attribute', 'by-empty-type', 'Default']);
     const base = { service: 'shop', host: 'shop.local', method: 'GET', path: '/', serviceType: 'AWS::EC2::Instance' };
     expect(sampler.shouldTrace({ ...base, path: '/ORDERS/7' })).toBe('by-path');
     expect(sampler.shouldTrace({ ...base, method: 'delete', path: '/orders/7' })).toBe('by-method'); // same priority: name order
@@ -149,7 +150,10 @@ describe('centralized sampling against the local daemon over TCP', () => {
     expect(reported()).toEqual([['a', 3], ['Default', 0]]); // Default never matched: never reported
     await clock.advance(30_000); // no request since: nothing to report
     expect(daemon.stats().samplingTargetRequests).toBe(3);
-    expect(daemon.samplingApi.report()[0].clients).toHaveLength(0); // after two intervals it no longer holds a share
+    expect(daemon.samplingApi.report()[0].clients).toHaveLength(1); // its quota (60 s) still holds
+    await clock.advance(40_000);
+    expect(daemon.stats().samplingTargetRequests).toBe(3);
+    expect(daemon.samplingApi.report()[0].clients).toHaveLength(0); // the quota ran out: no share held any more
   });
 
   it('should begin again after stop() and start() (a recorder configured anew)', async () => {

@@ -119,7 +119,7 @@ describe('the local daemon under hostile input', () => {
     const tcpPort = Number(daemon.tcpAddress.split(':').pop());
     const big = await raw(tcpPort, '/GetSamplingRules', { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(2 * 1024 * 1024, 0x20) });
     expect(big.status).toBe(413);
-    expect(JSON.parse(big.body)).toMatchObject({ __type: 'InvalidRequestException' });
+    expect(JSON.parse(big.body)).toMatchObject({ __type: 'RequestEntityTooLargeException' });
     // and keeps serving
     expect((await raw(tcpPort, '/GetSamplingRules', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(200);
   });

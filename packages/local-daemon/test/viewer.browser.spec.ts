@@ -119,20 +119,24 @@ describe('the viewer in Chromium, against hostile data and other sites', () => {
       { RuleName: 'orders', Priority: 5, FixedRate: 0.5, ReservoirSize: 3, ServiceName: 'shop', ServiceType: '*', Host: '*', HTTPMethod: 'GET', URLPath: hostile, ResourceARN: '*', Version: 1, Attributes: { tenant: hostile.slice(0, 32) } },
     ]);
     const stats = (clientId: string) => ({ SamplingStatisticsDocuments: [{ RuleName: 'orders', ClientID: clientId, Timestamp: Date.now() / 1000, RequestCount: 10, SampledCount: 4, BorrowCount: 1 }] });
-    for (const id of ['a'.repeat(24), 'b'.repeat(24)]) daemon.samplingApi.getSamplingTargets(stats(id));
+    for (const id of ['a', 'b', 'a', 'b']) daemon.samplingApi.getSamplingTargets(stats(id.repeat(24)));
     await page.goto(`${daemon.viewerUrl}#/sampling`);
     await page.waitForSelector('#sampling-rules tr[data-rule="orders"]');
     await new Promise((r) => setTimeout(r, 200));
     const row = await page.locator('#sampling-rules tr[data-rule="orders"]').innerText();
     expect(row).toContain('3/s then 50 %');
-    // Quotas are handed out at each report: the first client alone got all 3, the second one (with two active) 1.
-    expect(row).toContain(`${'a'.repeat(24)} quota 3/s`);
+    // Quotas are handed out at each report: a alone got all 3, then b nothing (a's 3 still held), then
+    // a its share of two clients (2, the remainder to the first id), then b the 1 left.
+    expect(row).toContain(`${'a'.repeat(24)} quota 2/s`);
     expect(row).toContain(`${'b'.repeat(24)} quota 1/s`);
     expect(row).toContain('<img src=x');
     expect(await page.locator('#sampling-rules tr[data-rule="Default"]').count()).toBe(1);
     const injected = await page.evaluate(() => ({ xss: (window as { __xss?: number }).__xss, imgs: document.querySelectorAll('main img, main script, [onerror], [onload]').length }));
     expect(injected).toEqual({ xss: undefined, imgs: 0 });
     await page.screenshot({ path: `${ARTIFACTS}viewer-sampling.png` });
+    // Redrawn every 5 s without traffic (rules changed, no report, no trace).
+    daemon.samplingApi.setRules([{ RuleName: 'later', Priority: 1, FixedRate: 0, ReservoirSize: 0, ServiceName: '*', ServiceType: '*', Host: '*', HTTPMethod: '*', URLPath: '*', ResourceARN: '*', Version: 1 }]);
+    await page.waitForSelector('#sampling-rules tr[data-rule="later"]', { timeout: 8000 });
   });
 
   it('keeps the traces when another site posts a form, a text/plain body or a no-cors fetch to clear them', async () => {

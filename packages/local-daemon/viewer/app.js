@@ -620,7 +620,15 @@ function ruleMatch(r) {
   return parts.length ? parts.join(', ') : '<span class="muted">every request</span>';
 }
 
+let samplingTimer;
 async function renderSampling() {
+  // Redrawn while shown, also without traffic: clients go quiet, the rules file changes.
+  clearTimeout(samplingTimer);
+  samplingTimer = setTimeout(function tick() {
+    if (!location.hash.startsWith('#/sampling')) return;
+    if (document.hidden) samplingTimer = setTimeout(tick, 5000);
+    else renderSampling();
+  }, 5000);
   if (!document.getElementById('sampling-rules')) app.innerHTML = loading('the sampling rules');
   let answer;
   try {
@@ -632,7 +640,8 @@ async function renderSampling() {
   if (!location.hash.startsWith('#/sampling')) return;
   const rows = answer.rules
     .slice()
-    .sort((a, b) => a.rule.Priority - b.rule.Priority || (a.rule.RuleName < b.rule.RuleName ? -1 : 1))
+    // Matching order, as SDKs use the rules: priority, then name, the Default rule last.
+    .sort((a, b) => (a.rule.RuleName === 'Default') - (b.rule.RuleName === 'Default') || a.rule.Priority - b.rule.Priority || (a.rule.RuleName < b.rule.RuleName ? -1 : 1))
     .map(({ rule, requests, sampled, borrowed, clients }) => {
       const share = clients.length
         ? clients.map((c) => `<li><code>${esc(c.clientId)}</code> quota ${esc(c.quota)}/s · ${esc(c.requests)} requests, ${esc(c.sampled)} sampled, ${esc(c.borrowed)} borrowed · ${esc(ago(c.lastReport))}</li>`).join('')
@@ -646,7 +655,7 @@ async function renderSampling() {
     ${answer.problem ? `<div class="panel error" role="alert">${esc(answer.problem)}</div>` : ''}
     <table id="sampling-rules"><thead><tr><th>Rule</th><th>Priority</th><th>Matches</th><th>Reservoir, then rate</th><th>Requests</th><th>Sampled</th><th>Borrowed</th><th>Clients (reservoir share)</th></tr></thead>
     <tbody>${rows}</tbody></table>
-    <p class="muted">Counts are what the SDKs reported (every 10 s). Each rule's reservoir is split between the clients that reported to it in the last two intervals. Start the daemon with <code>--sampling-rules rules.json</code> (the output of <code>aws xray get-sampling-rules</code>) to try your account's rules; the file is re-read when it changes.</p>`;
+    <p class="muted">Counts are what the SDKs reported (every 10 s); the page redraws every 5 s. Each rule's reservoir is split between its clients: those whose quota still holds or that reported in the last two intervals; the quotas in force never add up to more than the reservoir. Start the daemon with <code>--sampling-rules rules.json</code> (the output of <code>aws xray get-sampling-rules</code>) to try your account's rules; the file is re-read when it changes.</p>`;
 }
 
 // ------------------------------------------------------------------ routing and live updates

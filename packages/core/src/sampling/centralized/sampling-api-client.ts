@@ -220,7 +220,8 @@ export function parseSamplingRule(rule: unknown): SamplingRuleDefinition | strin
   const patterns: Record<string, string> = {};
   for (const [field, key] of PATTERN_FIELDS) {
     const value = rule[field];
-    if (typeof value !== 'string' || value.length === 0) return `${field} must be a non-empty string`;
+    // The API allows an empty pattern: it matches an empty value (and, as every pattern, an unknown one).
+    if (typeof value !== 'string') return `${field} must be a string`;
     patterns[key] = value;
   }
   const attributes: Array<readonly [string, string]> = [];
