@@ -212,7 +212,6 @@ export class CentralizedSampler implements Sampler {
       } else if (this.rulesOk && (this.rules.length > 0 || this.defaultRule !== undefined)) {
         this.scheduleRules(this.rulesIntervalMs + this.random() * this.rulesJitterMs);
       } else this.scheduleRules(this.retryDelay()); // failed, or no usable rule: try again soon
-
     });
     this.fetchingRules = run;
     return run;
@@ -239,6 +238,7 @@ export class CentralizedSampler implements Sampler {
     for (let b = 0; b < batches; b++) {
       if (this.stopped || generation !== this.generation) return;
       const batch = due.slice(b * STATISTICS_BATCH, (b + 1) * STATISTICS_BATCH);
+      // The probe reports nothing for the last rule (the default one when there is one).
       const statistics: RuleStatistics[] = probe
         ? [{ ruleName: all[all.length - 1].name, requestCount: 0, sampledCount: 0, borrowCount: 0 }]
         : batch.map((r) => r.takeStatistics(now));
@@ -260,7 +260,7 @@ export class CentralizedSampler implements Sampler {
       } catch (e) {
         if (generation !== this.generation) return;
         this.counters.targetPollFailures++;
-        for (const stats of statistics) restore(this.byName, statistics, stats.ruleName);
+        for (const stats of statistics) this.byName.get(stats.ruleName)?.restoreStatistics(stats);
         this.targetsOk = false;
         this.failed(e);
         return;
