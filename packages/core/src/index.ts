@@ -59,6 +59,7 @@ export {
 export type { LocalSamplerOptions, LocalSamplingRule, LocalSamplingRules } from './sampling/local-sampler.js';
 export type { Sampler, SamplingRequest } from './sampling/sampler.js';
 export { CentralizedSampler } from './sampling/centralized/centralized-sampler.js';
+export { timestampMs } from './sampling/centralized/sampling-api-client.js';
 export type { CentralizedSamplerOptions, CentralizedSamplerStats, SamplerTimers } from './sampling/centralized/centralized-sampler.js';
 export type { SamplingRuleState } from './sampling/centralized/sampling-rule.js';
 export type { SegmentEmitter, EmitterStats } from './emitting/segment-emitter.js';

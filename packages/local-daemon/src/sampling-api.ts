@@ -1,5 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 
+import { timestampMs } from '@xrayjs/core';
+
 /** The default rule of the X-Ray service: the first request each second, then 5 %. */
 export interface DefaultRule {
   /** @default 0.05 */
@@ -79,16 +81,10 @@ const PATTERNS = ['ServiceName', 'ServiceType', 'Host', 'HTTPMethod', 'URLPath',
 const PATTERN_LIMITS: Record<(typeof PATTERNS)[number], number> = { ServiceName: 64, ServiceType: 64, Host: 64, HTTPMethod: 10, URLPath: 128, ResourceARN: 500 };
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** A timestamp of the API (epoch seconds, or an ISO string as some tools write) in epoch seconds. */
+/** A timestamp of the API (epoch seconds, or an ISO string as some tools write) in epoch seconds, never before 1970. */
 function epochSeconds(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return v;
-  if (typeof v === 'string' && v.length > 0) {
-    const n = Number(v);
-    if (Number.isFinite(n) && n >= 0) return n;
-    const ms = Date.parse(v);
-    if (Number.isFinite(ms)) return ms / 1000;
-  }
-  return undefined;
+  const ms = timestampMs(v);
+  return ms !== undefined && ms >= 0 ? ms / 1000 : undefined;
 }
 
 function validBoost(v: unknown): v is { MaxRate: number; CooldownWindowMinutes?: number } {
@@ -180,14 +176,15 @@ export function parseRulesDocument(doc: unknown, defaultRule: DefaultRule = { fi
       throw new InvalidRulesFileError(`${at}: Attributes must be an object of at most 5 strings, keys and values 1 to 32 characters`);
     }
     const boost = raw.SamplingRateBoost;
-    if (boost !== undefined && boost !== null && !validBoost(boost)) {
+    const boostOk = validBoost(boost);
+    if (boost !== undefined && boost !== null && !boostOk) {
       throw new InvalidRulesFileError(`${at}: SamplingRateBoost must be {"MaxRate": 0 to 1, "CooldownWindowMinutes": a whole number >= 0}`);
     }
     const record = raw === item ? undefined : (item as Json);
     const createdAt = epochSeconds(record?.CreatedAt);
     const modifiedAt = epochSeconds(record?.ModifiedAt);
     rules.push({
-      ...(validBoost(boost) ? { SamplingRateBoost: boost } : {}),
+      ...(boostOk ? { SamplingRateBoost: boost } : {}),
       ...(createdAt !== undefined ? { CreatedAt: createdAt } : {}),
       ...(modifiedAt !== undefined ? { ModifiedAt: modifiedAt } : {}),
       RuleName: name,
