@@ -1,12 +1,13 @@
-import { formatEpoch, wallAnchor } from '../clock.js';
+import { wallAnchor } from '../clock.js';
 import { describeValue, diag } from '../diag.js';
 import { toJsonSafe } from '../json-safe.js';
-import { quoteJson, sanitizeName, truncate } from '../names.js';
+import { sanitizeName, truncate } from '../names.js';
 import type { SegmentProcessor } from '../processing/segment-processor.js';
 import { newEntityId, newTraceId } from '../propagation/ids.js';
 import type { TraceHeader } from '../propagation/trace-header.js';
 import type { Recorder } from '../recorder/recorder.js';
 import { Entity, isSafeKey, validTime } from './entity.js';
+import { awsAndServiceText, entityHead, sharedJson, startTimeText } from './json-text.js';
 import type { RecordedErrors } from './exception.js';
 
 /** Options of a new segment. */
@@ -33,17 +34,6 @@ export interface SegmentInit {
   processor?: SegmentProcessor;
   /** The incoming header, whose extra pairs are propagated downstream. */
   incomingHeader?: TraceHeader;
-}
-
-/** The `aws` and `service` blocks are shared by every segment: serialized once. @internal */
-const jsonCache = new WeakMap<object, string>();
-function cachedJson(value: object): string {
-  let json = jsonCache.get(value);
-  if (json === undefined) {
-    json = JSON.stringify(value);
-    jsonCache.set(value, json);
-  }
-  return json;
 }
 
 /**
@@ -127,13 +117,17 @@ export class Segment extends Entity {
   }
 
   override serialize(): string {
-    let s = `{"name":${quoteJson(this.name)},"id":"${this.id}","trace_id":"${this.trace_id}","start_time":${formatEpoch(this.start_time)}`;
+    let s = `${entityHead(this.name, false)}${this.id}","trace_id":"${this.trace_id}${startTimeText.write(this.start_time)}`;
     if (this.parent_id !== undefined) s += `,"parent_id":"${this.parent_id}"`;
-    s += this.serializeCommon();
+    s = this.serializeCommon(s);
     if (this.user !== undefined) s += `,"user":${JSON.stringify(this.user)}`;
     if (this.origin !== undefined) s += `,"origin":${JSON.stringify(this.origin)}`;
-    if (this.aws !== undefined) s += `,"aws":${cachedJson(this.aws)}`;
-    if (this.service !== undefined) s += `,"service":${cachedJson(this.service)}`;
-    return `${s}${this.serializeChildren()}}`;
+    // The blocks every segment of a recorder shares are serialized once, the pair as one piece.
+    const aws = this.aws;
+    const service = this.service;
+    if (aws !== undefined && service !== undefined) s += awsAndServiceText(aws, service);
+    else if (aws !== undefined) s += `,"aws":${sharedJson(aws)}`;
+    else if (service !== undefined) s += `,"service":${sharedJson(service)}`;
+    return this.serializeChildren(s, true);
   }
 }

@@ -1,10 +1,10 @@
-import { formatEpoch } from '../clock.js';
 import { describeValue, diag } from '../diag.js';
 import { toJsonSafe } from '../json-safe.js';
 import { quoteJson, sanitizeName, truncate } from '../names.js';
 import { newEntityId } from '../propagation/ids.js';
 import type { SqlData } from './document-fields.js';
 import { Entity, validTime } from './entity.js';
+import { entityHead, namespaceTail, startTimeText } from './json-text.js';
 import type { Segment } from './segment.js';
 
 const SQL_KEYS = ['url', 'connection_string', 'sanitized_query', 'database_type', 'database_version', 'driver_version', 'user', 'preparation'] as const;
@@ -88,15 +88,27 @@ export class Subsegment extends Entity {
   }
 
   override serialize(standalone = false): string {
-    let s = `{"name":${quoteJson(this.name)},"id":"${this.id}","start_time":${formatEpoch(this.start_time)}`;
-    s += this.serializeCommon();
+    return this.write(standalone, false);
+  }
+
+  /** The nested form, with a leading comma after the first item of its parent's list. @internal */
+  serializeItem(comma: boolean): string {
+    return this.write(false, comma);
+  }
+
+  private write(standalone: boolean, comma: boolean): string {
+    let s = entityHead(this.name, comma) + this.id + startTimeText.write(this.start_time);
+    s = this.serializeCommon(s);
+    const nothingElse = this.traced === undefined && this.sql === undefined && this.aws === undefined && !standalone;
+    // The usual subsegment: the namespace and the closing brace are one cached piece.
+    if (nothingElse && (this.subsegments === undefined || this.subsegments.length === 0)) return s + namespaceTail(this.namespace);
     if (this.namespace !== undefined) s += `,"namespace":${quoteJson(this.namespace)}`;
     if (this.traced) s += ',"traced":true';
     if (this.sql !== undefined) s += `,"sql":${JSON.stringify(this.sql)}`;
     if (this.aws !== undefined) s += `,"aws":${JSON.stringify(this.aws)}`;
-    s += this.serializeChildren();
-    if (standalone) s += `,"type":"subsegment","trace_id":"${this.owner.trace_id}","parent_id":"${this.parent.id}"`;
-    return `${s}}`;
+    if (!standalone) return this.serializeChildren(s, true);
+    s = this.serializeChildren(s, false);
+    return `${s},"type":"subsegment","trace_id":"${this.owner.trace_id}","parent_id":"${this.parent.id}"}`;
   }
 
   /** The document of this subsegment sent on its own: with `type`, `trace_id` and `parent_id`. */
