@@ -8,8 +8,8 @@ export interface RequestTarget {
   readonly path: string;
   /** The path with the query string. */
   readonly pathAndQuery: string;
-  /** `http` or `https`: `X-Forwarded-Proto`, else `:scheme` under HTTP/2, else the socket. */
-  readonly proto: string;
+  /** The scheme of an absolute-form target (`http` in `GET http://h/p`), lower-cased. */
+  readonly scheme: string | undefined;
 }
 
 /** `scheme://` at the start of a request target (the absolute form of RFC 9112, as proxies send it). */
@@ -50,9 +50,17 @@ export function requestTarget(req: RawRequest): RequestTarget {
     if (target[0] === '?') target = `/${target}`;
   }
   const q = target.indexOf('?');
-  const forwardedProto = first(headers['x-forwarded-proto'])?.split(',')[0].trim();
-  const proto = forwardedProto || scheme || first(headers[':scheme']) || (req.socket?.encrypted ? 'https' : 'http');
-  return { host, path: q === -1 ? target : target.slice(0, q), pathAndQuery: target, proto };
+  return { host, path: q === -1 ? target : target.slice(0, q), pathAndQuery: target, scheme };
+}
+
+/**
+ * `http` or `https`: `X-Forwarded-Proto`, else the absolute-form target's scheme, else `:scheme` under
+ * HTTP/2, else the socket. Only sampled requests need it (for the URL), so it is apart from
+ * {@link requestTarget}, which every request pays for. @internal
+ */
+export function requestProto(req: RawRequest, target: RequestTarget): string {
+  const forwardedProto = first(req.headers['x-forwarded-proto'])?.split(',')[0].trim();
+  return forwardedProto || target.scheme || first(req.headers[':scheme']) || (req.socket?.encrypted ? 'https' : 'http');
 }
 
 /** The client's address: the first `X-Forwarded-For` entry, else the socket's. @internal */

@@ -4,7 +4,7 @@ import { TRACE_HEADER_NAME, wildcardMatch, type Recorder, type Segment } from '@
 
 import { ANNOTATION_CLIENT_ABORTED } from '../xray.constants.js';
 import type { ExcludedRoute } from '../xray-module-options.interface.js';
-import { clientAddress, requestTarget } from './request-info.js';
+import { clientAddress, requestProto, requestTarget } from './request-info.js';
 
 /** Node lower-cases incoming header names. */
 const INCOMING_TRACE_HEADER = TRACE_HEADER_NAME.toLowerCase();
@@ -127,7 +127,7 @@ export class RequestTracer {
       const client = clientAddress(req);
       recorder.setRequest(segment, {
         method,
-        url: `${target.proto}://${target.host ?? 'localhost'}${target.pathAndQuery}`,
+        url: `${requestProto(req, target)}://${target.host ?? 'localhost'}${target.pathAndQuery}`,
         client_ip: client.ip,
         x_forwarded_for: client.forwarded,
         user_agent: req.headers['user-agent'],
