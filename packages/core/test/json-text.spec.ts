@@ -1,3 +1,5 @@
+import { describe, expect, it } from '@jest/globals';
+
 import { EpochText, formatEpoch } from '../src/clock.js';
 import { awsAndServiceText, entityHead, namespaceTail, statusIndex, statusText } from '../src/model/json-text.js';
 import { Segment } from '../src/model/segment.js';
