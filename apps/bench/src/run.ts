@@ -298,7 +298,7 @@ interface Results {
   perf: { supported: boolean; detail: string };
   taskset: boolean;
   nodes: NodeResults[];
-  /** The variants whose callgrind counts a `BENCH_CALLGRIND_ONLY=1` run redid. */
+  /** The counts (`<node> <variant>`) that `BENCH_CALLGRIND_ONLY=1` runs redid. */
   callgrindRerun?: string[];
 }
 
@@ -357,9 +357,12 @@ async function main(): Promise<void> {
       if (previous && !before) throw new Error(`BENCH_CALLGRIND_ONLY: bench-results/latest.json has no results for ${node.version}`);
       results.push(await benchNode(node, env, { udp, otlp }, before));
     }
+    // A BENCH_CALLGRIND_ONLY run on some of the Nodes keeps the others' results as they were.
+    const merged = previous ? previous.nodes.map((old) => results.find((r) => r.node === old.node) ?? old) : results;
+    const redone = nodes.flatMap((n) => VARIANTS.filter((v) => !ONLY || ONLY.includes(v)).map((v) => `${n.version} ${v}`));
     const settings = { ROUNDS, SECONDS, WARMUP, CONNECTIONS, CALLGRIND_WINDOWS, CALLGRIND_REQUESTS, CALLGRIND_WARMUP, SOAK_SECONDS, SOAK_REQUESTS };
     const out: Results = previous
-      ? { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, nodes: results, callgrindRerun: VARIANTS.filter((v) => !ONLY || ONLY.includes(v)) }
+      ? { ...previous, machine: machine(), perf: PERF_STATUS, taskset: HAS_TASKSET, nodes: merged, callgrindRerun: [...(previous.callgrindRerun ?? []), ...redone] }
       : { date: new Date().toISOString(), machine: machine(), settings, perf: PERF_STATUS, taskset: HAS_TASKSET, nodes: results };
     mkdirSync(join(repo, 'bench-results'), { recursive: true });
     writeFileSync(join(repo, 'bench-results/latest.json'), JSON.stringify(out, null, 2));
