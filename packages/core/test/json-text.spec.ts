@@ -25,10 +25,21 @@ describe('json-text: the cached pieces of documents', () => {
   });
 
   it('has the status and flags of every combination, with the http key when a block follows', () => {
-    expect(statusText[statusIndex(false, false, false, false, false)]).toBe(',"in_progress":false');
-    expect(statusText[statusIndex(true, true, true, true, true)]).toBe(',"in_progress":true,"fault":true,"error":true,"throttle":true,"http":');
-    expect(statusText[statusIndex(false, false, true, false, true)]).toBe(',"in_progress":false,"error":true,"http":');
+    for (const inProgress of [false, true])
+      for (const fault of [false, true])
+        for (const error of [false, true])
+          for (const throttle of [false, true])
+            for (const http of [false, true]) {
+              const expected =
+                `,"in_progress":${inProgress}` + (fault ? ',"fault":true' : '') + (error ? ',"error":true' : '') + (throttle ? ',"throttle":true' : '') + (http ? ',"http":' : '');
+              expect(statusText[statusIndex(inProgress, fault, error, throttle, http)]).toBe(expected);
+            }
+    expect(new Set(statusText).size).toBe(32);
+  });
+
+  it('ends a subsegment with its namespace and the closing brace', () => {
     expect(namespaceTail('remote')).toBe(',"namespace":"remote"}');
+    expect(namespaceTail('a"b')).toBe(',"namespace":"a\\"b"}');
     expect(namespaceTail(undefined)).toBe('}');
   });
 

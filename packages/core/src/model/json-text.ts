@@ -85,4 +85,3 @@ export function awsAndServiceText(aws: object, service: object): string {
   awsServiceJson.set(aws, { service, json });
   return json;
 }
-
