@@ -3,6 +3,7 @@ import { toJsonSafe } from '../json-safe.js';
 import { truncate } from '../names.js';
 import type { AnnotationValue, HttpData, HttpRequestData, HttpResponseData } from './document-fields.js';
 import { buildExceptions, type CauseData } from './exception.js';
+import { httpText } from './http-text.js';
 import { endTimeText, statusIndex, statusText } from './json-text.js';
 import { statusFlag, type ErrorFlag } from './status-flag.js';
 import type { Segment } from './segment.js';
@@ -111,7 +112,15 @@ export abstract class Entity {
   end_time: number | undefined = undefined;
   /** `true` until closed. */
   in_progress = true;
-  http: HttpData | undefined = undefined;
+  /**
+   * @internal `http.request` and `http.response` as `setHttpRequest` and `setHttpResponse` recorded
+   * them, until something reads or sets `http` (see there): written without `JSON.stringify`.
+   */
+  recordedRequest: HttpRequestData | undefined = undefined;
+  /** @internal */
+  recordedResponse: HttpResponseData | undefined = undefined;
+  /** @internal the `http` block once handed out (read or set through `http`): serialized as it stands */
+  ownHttp: HttpData | undefined = undefined;
   /** @internal the entity's own annotations (see `annotations`) */
   ownAnnotations: Record<string, AnnotationValue> | undefined = undefined;
   /** @internal annotations shared with other entities, until this one gets its own copy */
@@ -157,6 +166,38 @@ export abstract class Entity {
   set annotations(value: Record<string, AnnotationValue> | undefined) {
     this.ownAnnotations = value;
     this.sharedAnnotations = undefined;
+  }
+
+  /**
+   * The `http` block (set it with `setHttpRequest` and `setHttpResponse`). Until something reads or
+   * sets it, the entity keeps what those recorded apart and writes its JSON itself; from then on the
+   * block is the caller's object, serialized as it stands.
+   */
+  get http(): HttpData | undefined {
+    const request = this.recordedRequest;
+    const response = this.recordedResponse;
+    if (request !== undefined || response !== undefined) {
+      const http = (this.ownHttp ??= {});
+      if (request !== undefined) http.request = request;
+      if (response !== undefined) http.response = response;
+      this.recordedRequest = this.recordedResponse = undefined;
+    }
+    return this.ownHttp;
+  }
+
+  set http(value: HttpData | undefined) {
+    this.ownHttp = value;
+    this.recordedRequest = this.recordedResponse = undefined;
+  }
+
+  /** @internal `http.request`, without handing the block out */
+  get httpRequest(): HttpRequestData | undefined {
+    return this.ownHttp !== undefined ? this.ownHttp.request : this.recordedRequest;
+  }
+
+  /** @internal `http.response`, without handing the block out */
+  get httpResponse(): HttpResponseData | undefined {
+    return this.ownHttp !== undefined ? this.ownHttp.response : this.recordedResponse;
   }
 
   /**
@@ -257,7 +298,8 @@ export abstract class Entity {
       if (user_agent) out.user_agent = truncate(String(user_agent), MAX_HTTP_FIELD_LENGTH);
       if (x_forwarded_for) out.x_forwarded_for = true;
       if (traced) out.traced = true;
-      (this.http ??= {}).request = out;
+      if (this.ownHttp !== undefined) this.ownHttp.request = out;
+      else this.recordedRequest = out;
     } catch (e) {
       diag.warn('http_invalid', `http.request dropped: ${describeValue(e)}.`);
     }
@@ -275,7 +317,8 @@ export abstract class Entity {
       }
       const length = Number(response.content_length);
       if (response.content_length !== undefined && Number.isFinite(length) && length >= 0) out.content_length = length;
-      (this.http ??= {}).response = out;
+      if (this.ownHttp !== undefined) this.ownHttp.response = out;
+      else this.recordedResponse = out;
     } catch (e) {
       diag.warn('http_invalid', `http.response dropped: ${describeValue(e)}.`);
     }
@@ -362,9 +405,13 @@ export abstract class Entity {
    */
   protected serializeCommon(s: string): string {
     if (this.end_time !== undefined) s += endTimeText.write(this.end_time);
-    const http = this.http;
-    s += statusText[statusIndex(this.in_progress, this.fault, this.error, this.throttle, http !== undefined)];
-    if (http !== undefined) s += JSON.stringify(http);
+    const own = this.ownHttp;
+    const request = this.recordedRequest;
+    const response = this.recordedResponse;
+    const http = own !== undefined || request !== undefined || response !== undefined;
+    s += statusText[statusIndex(this.in_progress, this.fault, this.error, this.throttle, http)];
+    if (own !== undefined) s += JSON.stringify(own);
+    else if (http) s += httpText(request, response);
     if (this.sharedAnnotations !== undefined) s += `,"annotations":${this.sharedAnnotations.json}`;
     else if (this.ownAnnotations !== undefined) s += `,"annotations":${JSON.stringify(this.ownAnnotations)}`;
     if (this.metadata !== undefined) s += `,"metadata":${JSON.stringify(this.metadata)}`;

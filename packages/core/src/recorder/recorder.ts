@@ -238,14 +238,14 @@ export class Recorder {
   setRequest(segment: Segment, request: HttpRequestData): void {
     if (!isSegment(segment) || !segment.isSampled) return;
     segment.setHttpRequest(request);
-    if (this.cfg?.urlsAsAnnotations && segment.http?.request) copyToAnnotations(segment, segment.http.request);
+    if (this.cfg?.urlsAsAnnotations && segment.httpRequest) copyToAnnotations(segment, segment.httpRequest);
   }
 
   /** Records the response of a request segment (status flags, content length). */
   setResponse(segment: Segment, response: HttpResponseData): void {
     if (!isSegment(segment) || !segment.isSampled) return;
     segment.setHttpResponse(response);
-    if (this.cfg?.urlsAsAnnotations && segment.http?.response) copyToAnnotations(segment, segment.http.response);
+    if (this.cfg?.urlsAsAnnotations && segment.httpResponse) copyToAnnotations(segment, segment.httpResponse);
   }
 
   /**

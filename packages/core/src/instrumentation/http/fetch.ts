@@ -70,7 +70,7 @@ function onHeaders(message: unknown): void {
   if (sub === undefined) return;
   const length = headerValue(response.headers, 'content-length');
   sub.setHttpResponse({ status: response.statusCode, content_length: length === undefined ? undefined : Number(length) });
-  if (calleeTraced(sub, headerValue(response.headers, TRACE_HEADER)) && sub.http?.request) sub.http.request.traced = true;
+  if (calleeTraced(sub, headerValue(response.headers, TRACE_HEADER)) && sub.httpRequest) sub.httpRequest.traced = true;
 }
 
 function onTrailers(message: unknown): void {

@@ -66,7 +66,7 @@ function hostWithPort(req: ClientRequest, host: string): string {
 function closeCall(req: ClientRequest, sub: Subsegment): void {
   if (sub.closed) return;
   calls.delete(req);
-  if (sub.http?.response === undefined && sub.cause === undefined) sub.addError(new Error('The request closed before a response arrived (aborted or destroyed).'));
+  if (sub.httpResponse === undefined && sub.cause === undefined) sub.addError(new Error('The request closed before a response arrived (aborted or destroyed).'));
   sub.close();
 }
 
@@ -78,7 +78,7 @@ function onResponse(message: unknown): void {
   try {
     const length = response.headers['content-length'];
     sub.setHttpResponse({ status: response.statusCode, content_length: length === undefined ? undefined : Number(length) });
-    if (calleeTraced(sub, response.headers[TRACE_HEADER]) && sub.http?.request) sub.http.request.traced = true;
+    if (calleeTraced(sub, response.headers[TRACE_HEADER]) && sub.httpRequest) sub.httpRequest.traced = true;
     // 'close' follows 'end', and also comes when the body is cut off; listening changes nothing of the flow.
     response.on('close', () => {
       if (!response.complete && sub.cause === undefined) sub.addError(new Error('The response was cut off before its end.'));
@@ -96,7 +96,7 @@ function onError(message: unknown): void {
   if (sub === undefined || sub.closed) return;
   sub.addError(error);
   // Before a response: the request is over; during a body: the response's close closes it.
-  if (sub.http?.response === undefined) {
+  if (sub.httpResponse === undefined) {
     calls.delete(request);
     sub.close();
   }
