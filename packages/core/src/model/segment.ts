@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 import { wallAnchor } from '../clock.js';
 import { describeValue, diag } from '../diag.js';
 import { toJsonSafe } from '../json-safe.js';
