@@ -147,8 +147,8 @@ describe('UDP emitter over a real socket', () => {
       await recorder.ready();
       // Pacing cannot help a receiver that gets no CPU at all: on a CI machine where other test
       // processes starve it, the kernel drops what overflows its buffer (counted in kernelDrops). So
-      // a burst may be tried three times, and one must arrive whole; without pacing none does (the
-      // unpaced burst below loses most of its datagrams every time).
+      // a burst may be tried three times, and one must arrive whole; without pacing the same burst
+      // overflows this receiver (the unpaced test below).
       const attempts: Record<string, number>[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
         child.stdin!.write('reset\n');
